@@ -1,0 +1,56 @@
+# ksm-vmshare: the module (through kbuild), the tools and the test programs.
+#
+#   make                 module against KDIR, tools, test programs
+#   make module          the module only (KDIR=/path/to/kbuild/tree)
+#   make unit            build and run the user-space unit tests
+#   make test            everything: unit tests and the QEMU rig on the
+#                        stock kernels (same as ./run-tests)
+#   make clean
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror
+# Test programs run inside the guest's initramfs, which has no libc.
+STATIC := -static
+
+WORKLOAD := test/workload/recipe.c
+ORACLE := test/oracle/oracle_core.c
+
+PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle
+UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle
+
+.PHONY: all module programs unit test clean
+
+all: module programs
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+programs: $(PROGRAMS)
+
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/vmload: test/workload/vmload.c $(WORKLOAD) test/workload/recipe.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $< $(WORKLOAD)
+
+$(BUILD)/ksm-oracle: test/oracle/ksm-oracle.c $(ORACLE) test/oracle/oracle_core.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $< $(ORACLE)
+
+$(BUILD)/test_recipe: test/unit/test_recipe.c $(WORKLOAD) test/workload/recipe.h test/unit/unit.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -Itest/workload -o $@ $< $(WORKLOAD)
+
+$(BUILD)/test_oracle: test/unit/test_oracle.c $(ORACLE) test/oracle/oracle_core.h test/unit/unit.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -Itest/oracle -o $@ $< $(ORACLE)
+
+unit: $(UNIT_TESTS)
+	@status=0; for t in $(UNIT_TESTS); do $$t || status=1; done; exit $$status
+
+test:
+	./run-tests
+
+clean:
+	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

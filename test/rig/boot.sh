@@ -1,0 +1,65 @@
+#!/bin/bash
+# Boot one stock kernel under QEMU and run one scenario in it.
+#
+#   boot.sh VMLINUZ INITRAMFS SCENARIO OUTDIR
+#
+# OUTDIR/console.log gets the serial console, OUTDIR/results.txt the
+# scenario's PASS/FAIL/DATA lines (the guest's second serial port). Exit 0
+# only if the scenario ran to its END line with status 0 and the console
+# shows no sign of a kernel problem. The guest panics on any warning
+# (panic_on_warn) and QEMU then exits (-no-reboot), so a WARN cannot pass.
+set -uo pipefail
+
+vmlinuz=${1:?usage: boot.sh VMLINUZ INITRAMFS SCENARIO OUTDIR}
+initramfs=${2:?}
+scenario=${3:?}
+outdir=${4:?}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+limit=$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 600)
+
+mkdir -p "$outdir"
+console=$outdir/console.log
+results=$outdir/results.txt
+: >"$console"
+: >"$results"
+
+accel=tcg
+# KVM only where it works: stock kernels here do not boot on this
+# machine's /dev/kvm, so it is opt-in.
+if [ "${KSMVS_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
+	accel=kvm
+fi
+
+timeout --foreground -k 10 "$limit" \
+	qemu-system-x86_64 -accel "$accel" -cpu max -m 2048 -smp 2 \
+	-nodefaults -display none -no-reboot \
+	-kernel "$vmlinuz" -initrd "$initramfs" \
+	-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic loglevel=4 ksmvs.scenario=$scenario" \
+	-serial "file:$console" -serial "file:$results" \
+	</dev/null >"$outdir/qemu.log" 2>&1
+qemu_status=$?
+
+problems=$(grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|register_kprobe|blocked for more than' "$console" | head -n 5)
+status=0
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+	echo "FAIL $scenario/boot: no end after ${limit} s (hung)" >>"$results"
+	status=1
+elif [ "$qemu_status" != 0 ]; then
+	echo "FAIL $scenario/boot: qemu exited with $qemu_status: $(tail -n 1 "$outdir/qemu.log")" >>"$results"
+	status=1
+fi
+if [ -n "$problems" ]; then
+	echo "FAIL $scenario/console: $(echo "$problems" | head -n 1)" >>"$results"
+	status=1
+fi
+if ! grep -q "^END $scenario status=0" "$results"; then
+	grep -q "^END $scenario" "$results" ||
+		echo "FAIL $scenario/end: the scenario did not finish" >>"$results"
+	status=1
+fi
+if [ "$status" != 0 ]; then
+	echo "---- console tail ($console) ----" >&2
+	tail -n 40 "$console" >&2
+	echo "----" >&2
+fi
+exit $status

@@ -1,0 +1,269 @@
+# Shared by the scenarios: run inside the test guest by busybox sh.
+#
+# Results go to fd 3 (the host's results file) as lines:
+#   PASS NAME | FAIL NAME: DETAIL | DATA NAME TEXT
+# Every wait is bounded; a wait that runs out is a FAIL, never a hang.
+
+KSM=/sys/kernel/mm/ksm
+RUN=/tmp/ksmvs
+mkdir -p "$RUN"
+FAILED=0
+
+pass() {
+	echo "PASS $1" >&3
+	echo "PASS $1"
+}
+
+fail() {
+	echo "FAIL $1: $2" >&3
+	echo "FAIL $1: $2"
+	FAILED=1
+}
+
+# data NAME FILE: copy FILE to the results, one DATA line per line
+data() {
+	sed "s|^|DATA $1 |" "$2" >&3
+	cat "$2"
+}
+
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected $2, got $3"
+	fi
+}
+
+now_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# wait_until TIMEOUT_S DESCRIPTION COMMAND...: poll COMMAND until it succeeds
+wait_until() {
+	local limit=$(($(now_ms) + $1 * 1000)) what=$2
+	shift 2
+	while ! "$@"; do
+		if [ "$(now_ms)" -gt "$limit" ]; then
+			fail "wait" "timed out waiting for $what"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+ksm() {
+	cat "$KSM/$1"
+}
+
+# A known KSM state: everything unmerged, defaults restored, fast scanning.
+ksm_setup() {
+	echo 2 >"$KSM/run"
+	echo 256 >"$KSM/max_page_sharing"
+	echo 0 >"$KSM/use_zero_pages"
+	echo 1000 >"$KSM/pages_to_scan"
+	echo 10 >"$KSM/sleep_millisecs"
+	echo 1 >"$KSM/run"
+}
+
+recipe_vms() {
+	sed 's/#.*//' "$1" | awk '$1 == "vm" { for (i = 2; i <= NF; i++) print $i }'
+}
+
+vm_pid() {
+	cat "$RUN/$1.pid"
+}
+
+vm_ready() {
+	grep -q '^ready ' "$RUN/$1.log"
+}
+
+# start_vms RECIPE [VM...]: start the VMs (all of the recipe by default)
+start_vms() {
+	local recipe=$1 vm
+	shift
+	[ $# -gt 0 ] || set -- $(recipe_vms "$recipe")
+	for vm in "$@"; do
+		vmload run "$recipe" "$vm" >"$RUN/$vm.log" 2>&1 &
+		echo $! >"$RUN/$vm.pid"
+		echo "$vm" >>"$RUN/alive"
+	done
+	for vm in "$@"; do
+		wait_until 120 "VM $vm to fill its memory" vm_ready "$vm" ||
+			return 1
+	done
+}
+
+phase_finished() {
+	grep -q "^phase $2 " "$RUN/$1.log"
+}
+
+# run_phase NAME: every live VM runs its actions of the next phase
+run_phase() {
+	local vm
+	for vm in $(cat "$RUN/alive"); do
+		kill -USR1 "$(vm_pid "$vm")"
+	done
+	for vm in $(cat "$RUN/alive"); do
+		wait_until 60 "VM $vm to finish phase $1" phase_finished "$vm" "$1" ||
+			return 1
+	done
+	for vm in $(cat "$RUN/alive"); do
+		if grep -q "^phase $1 exit" "$RUN/$vm.log"; then
+			wait "$(vm_pid "$vm")" 2>/dev/null
+			grep -vx "$vm" "$RUN/alive" >"$RUN/alive.new"
+			mv "$RUN/alive.new" "$RUN/alive"
+		fi
+	done
+}
+
+ksm_counters() {
+	echo "$(ksm pages_shared) $(ksm pages_sharing)"
+}
+
+# Quiesced: KSM's counters unchanged over two full scans (ksm_functional_tests
+# does the same). Bounded by TIMEOUT_S (default 300).
+wait_quiesce() {
+	local limit=$(($(now_ms) + ${1:-300} * 1000)) start=$(now_ms)
+	local last scans now
+	last=$(ksm_counters)
+	scans=$(ksm full_scans)
+	while :; do
+		sleep 0.2
+		now=$(ksm_counters)
+		if [ "$now" != "$last" ]; then
+			last=$now
+			scans=$(ksm full_scans)
+		elif [ "$(ksm full_scans)" -ge $((scans + 2)) ]; then
+			echo "quiesced after $(($(now_ms) - start)) ms: shared/sharing $now"
+			return 0
+		fi
+		if [ "$(now_ms)" -gt "$limit" ]; then
+			fail "quiesce" "KSM still changing after ${1:-300} s ($now)"
+			return 1
+		fi
+	done
+}
+
+alive_pids() {
+	local vm
+	for vm in $(cat "$RUN/alive"); do
+		vm_pid "$vm"
+	done
+}
+
+# compare_expect NAME RECIPE [PHASE]: the oracle over the VMs' mergeable
+# memory against the recipe's analytic expectation, VM by VM
+compare_expect() {
+	local name=$1 recipe=$2 phase=$3 vm
+	vmload expect "$recipe" $phase >"$RUN/expect" || {
+		fail "$name/expect" "vmload expect failed"
+		return 1
+	}
+	ksm-oracle --mergeable-only $(alive_pids) >"$RUN/oracle.mergeable" || {
+		fail "$name/oracle" "ksm-oracle failed"
+		return 1
+	}
+	data "$name/expect" "$RUN/expect"
+	data "$name/oracle" "$RUN/oracle.mergeable"
+	for vm in $(cat "$RUN/alive"); do
+		echo "$vm $(vm_pid "$vm")"
+	done >"$RUN/names"
+	# One result per VM, then the totals; '?' in the expectation is not
+	# determined by the recipe and is skipped.
+	awk -v name="$name" '
+		FILENAME == ARGV[1] { pid[$1] = $2; next }
+		FILENAME == ARGV[2] {
+			if ($1 == "#" && $2 == "ksm_pages:") want_pages = $3
+			else if ($1 == "#" && $2 == "ksm_mappings:") want_maps = $3
+			else if ($1 != "#") { vms[++n] = $1; for (i = 2; i <= 6; i++) want[$1, i] = $i }
+			next
+		}
+		$1 == "#" && $2 == "ksm_pages:" { got_pages = $3; next }
+		$1 == "#" && $2 == "ksm_mappings:" { got_maps = $3; next }
+		$1 != "#" && $1 ~ /^[0-9]+$/ { for (i = 2; i <= 6; i++) got[$1, i] = $i; seen[$1] = 1 }
+		END {
+			split("- unique self_shared inter_shared ksm_mapped predicted_freed", col, " ")
+			for (k = 1; k <= n; k++) {
+				v = vms[k]; p = pid[v]; bad = ""
+				if (!(p in seen)) bad = " no oracle row for pid " p
+				for (i = 2; i <= 6; i++)
+					if (want[v, i] != "?" && want[v, i] != got[p, i])
+						bad = bad " " col[i] " " want[v, i] "!=" got[p, i]
+				print (bad == "" ? "PASS " : "FAIL ") name "/" v (bad == "" ? "" : ":" bad)
+			}
+			if (want_pages != "?")
+				print (want_pages == got_pages ? "PASS " : "FAIL ") name "/ksm_pages" \
+					(want_pages == got_pages ? "" : ": expected " want_pages ", got " got_pages)
+			print (want_maps == got_maps ? "PASS " : "FAIL ") name "/ksm_mappings" \
+				(want_maps == got_maps ? "" : ": expected " want_maps ", got " got_maps)
+		}' "$RUN/names" "$RUN/expect" "$RUN/oracle.mergeable" >"$RUN/verdicts" ||
+		fail "$name/compare" "awk failed"
+	report "$RUN/verdicts"
+}
+
+# report FILE: pass the PASS/FAIL lines of FILE on to the results; a
+# comparison that produced no verdict at all is a failure
+report() {
+	if ! grep -qE '^(PASS|FAIL) ' "$1"; then
+		fail "verdicts" "a comparison produced no result"
+		return 0
+	fi
+	cat "$1"
+	cat "$1" >&3
+	grep -q '^FAIL' "$1" && FAILED=1
+	return 0
+}
+
+# check_kernel NAME: the oracle over every mergeable process against KSM's
+# own counters: sum(ksm_mapped) = pages_shared + pages_sharing, ksm_pages =
+# pages_shared, and per VM ksm_mapped = /proc/PID/ksm_merging_pages
+check_kernel() {
+	local name=$1 shared sharing pid
+	ksm-oracle >"$RUN/oracle.all" || {
+		fail "$name/oracle" "ksm-oracle failed"
+		return 1
+	}
+	shared=$(ksm pages_shared)
+	sharing=$(ksm pages_sharing)
+	data "$name/oracle-all" "$RUN/oracle.all"
+	echo "pages_shared $shared pages_sharing $sharing full_scans $(ksm full_scans)" \
+		>"$RUN/counters"
+	data "$name/ksm" "$RUN/counters"
+	awk '$1 ~ /^[0-9]+$/ { print $1, $5 }' "$RUN/oracle.all" >"$RUN/mapped"
+	while read -r pid mapped; do
+		echo "$pid $mapped $(cat /proc/$pid/ksm_merging_pages 2>/dev/null)"
+	done <"$RUN/mapped" >"$RUN/merging"
+	awk -v name="$name" -v shared="$shared" -v sharing="$sharing" '
+		FILENAME == ARGV[1] {
+			if ($1 == "#" && $2 == "ksm_pages:") pages = $3
+			if ($1 == "#" && $2 == "inconsistent:") incons = $3
+			if ($1 ~ /^[0-9]+$/) sum += $5
+			next
+		}
+		{
+			ok = $2 == $3
+			print (ok ? "PASS " : "FAIL ") name "/merging_pages/" $1 \
+				(ok ? "" : ": oracle " $2 ", kernel " $3)
+		}
+		END {
+			ok = sum == shared + sharing
+			print (ok ? "PASS " : "FAIL ") name "/mappings_vs_kernel" \
+				(ok ? "" : ": oracle " sum ", kernel " shared + sharing)
+			ok = pages == shared
+			print (ok ? "PASS " : "FAIL ") name "/pages_vs_kernel" \
+				(ok ? "" : ": oracle " pages ", kernel " shared)
+			ok = incons == 0
+			print (ok ? "PASS " : "FAIL ") name "/oracle_consistent" \
+				(ok ? "" : ": " incons " pages changed while read")
+		}' "$RUN/oracle.all" "$RUN/merging" >"$RUN/verdicts" ||
+		fail "$name/compare" "awk failed"
+	report "$RUN/verdicts"
+}
+
+stop_vms() {
+	local vm
+	for vm in $(cat "$RUN/alive" 2>/dev/null); do
+		kill -TERM "$(vm_pid "$vm")" 2>/dev/null
+	done
+	wait
+}
