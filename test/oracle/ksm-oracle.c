@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ struct vma {
 
 struct vm {
 	int pid;
+	unsigned long lo, hi;	/* only pages in [lo, hi) count */
 	char comm[64];
 	struct vma *vmas;
 	size_t n_vmas;
@@ -160,7 +162,7 @@ static int has_mergeable_vma(const struct vm *vm)
 	return 0;
 }
 
-static int add_vm(int pid)
+static int add_vm(int pid, unsigned long lo, unsigned long hi)
 {
 	struct vm *vm;
 	char path[64];
@@ -171,6 +173,8 @@ static int add_vm(int pid)
 	vm = &g.vms[g.n_vms];
 	memset(vm, 0, sizeof(*vm));
 	vm->pid = pid;
+	vm->lo = lo;
+	vm->hi = hi;
 	if (read_smaps(vm))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -195,7 +199,7 @@ static void discover(void)
 	while ((de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		if (add_vm(atoi(de->d_name)))
+		if (add_vm(atoi(de->d_name), 0, ULONG_MAX))
 			continue;
 		if (!has_mergeable_vma(&g.vms[g.n_vms - 1])) {
 			free(g.vms[g.n_vms - 1].vmas);
@@ -205,9 +209,10 @@ static void discover(void)
 	closedir(d);
 }
 
-static int vma_in_scope(const struct vma *v)
+static int vma_in_scope(const struct vm *vm, const struct vma *v)
 {
-	return v->rss_kb > 0 && (!g.mergeable_only || v->mergeable);
+	return v->rss_kb > 0 && (!g.mergeable_only || v->mergeable) &&
+	       v->start < vm->hi && v->end > vm->lo;
 }
 
 static void read_pagemap(int index)
@@ -224,10 +229,12 @@ static void read_pagemap(int index)
 		fatal("%s: %s", path, strerror(errno));
 	for (i = 0; i < vm->n_vmas; i++) {
 		const struct vma *v = &vm->vmas[i];
-		unsigned long vpn = v->start / g.page_size;
-		unsigned long last = v->end / g.page_size;
+		unsigned long vpn = (v->start > vm->lo ? v->start : vm->lo) /
+				    g.page_size;
+		unsigned long last = (v->end < vm->hi ? v->end : vm->hi) /
+				     g.page_size;
 
-		if (!vma_in_scope(v))
+		if (!vma_in_scope(vm, v))
 			continue;
 		while (vpn < last) {
 			size_t n = last - vpn < PFN_BATCH ? last - vpn : PFN_BATCH;
@@ -362,10 +369,12 @@ static void add_single_ksm(struct oracle_result *res, long *negative)
 			const struct vma *a = &vm->vmas[i];
 			long single;
 
-			if (!vma_in_scope(a))
+			if (!vma_in_scope(vm, a))
 				continue;
 			single = a->ksm_kb * 1024 / g.page_size - seen[i];
-			if (single < 0)
+			/* the kernel's total is per VMA: a cut one is unknown */
+			if (single < 0 || (single > 0 && (a->start < vm->lo ||
+							  a->end > vm->hi)))
 				(*negative)++;
 			else
 				oracle_add_single_ksm(res, &vm->counts, single);
@@ -377,11 +386,12 @@ static void add_single_ksm(struct oracle_result *res, long *negative)
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: %s [options] [PID...]\n"
+		"usage: %s [options] [PID[:START-END]...]\n"
 		"  -m, --mergeable-only   count only mergeable VMAs (default: all anonymous memory)\n"
 		"  -e, --evict PID[,PID]  also print the pages evicting this set frees (repeatable)\n"
 		"      --method M         how to tell KSM pages: auto, kpageflags, smaps\n"
 		"  -h, --help\n"
+		"START-END (hex) limits a VM to that address range.\n"
 		"Without PIDs: every process with a mergeable VMA.\n", prog);
 	exit(status);
 }
@@ -480,6 +490,27 @@ static void print_table(const struct oracle_result *res, long negative)
 	}
 }
 
+/* "PID" or "PID:START-END" (hex addresses, as in /proc/PID/maps) */
+static void add_vm_arg(const char *arg)
+{
+	unsigned long lo = 0, hi = ULONG_MAX;
+	char *end;
+	long pid = strtol(arg, &end, 10);
+
+	if (pid <= 0 || (*end && *end != ':'))
+		fatal("'%s' is not PID or PID:START-END", arg);
+	if (*end == ':') {
+		lo = strtoul(end + 1, &end, 16);
+		if (*end != '-')
+			fatal("'%s' is not PID or PID:START-END", arg);
+		hi = strtoul(end + 1, &end, 16);
+		if (*end || hi < lo)
+			fatal("'%s' is not PID or PID:START-END", arg);
+	}
+	if (add_vm(pid, lo, hi))
+		fatal("no process %ld", pid);
+}
+
 static int by_pid(const void *a, const void *b)
 {
 	return ((const struct vm *)a)->pid - ((const struct vm *)b)->pid;
@@ -497,15 +528,8 @@ int main(int argc, char **argv)
 	if (optind == argc) {
 		discover();
 	} else {
-		for (i = optind; i < argc; i++) {
-			char *end;
-			long pid = strtol(argv[i], &end, 10);
-
-			if (*end || pid <= 0)
-				fatal("'%s' is not a pid", argv[i]);
-			if (add_vm(pid))
-				fatal("no process %ld", pid);
-		}
+		for (i = optind; i < argc; i++)
+			add_vm_arg(argv[i]);
 	}
 	qsort(g.vms, g.n_vms, sizeof(*g.vms), by_pid);
 	if (g.method == METHOD_AUTO)

@@ -144,27 +144,29 @@ wait_quiesce() {
 	done
 }
 
-alive_pids() {
+# PID:START-END of each live VM's recipe memory, as ksm-oracle takes them
+alive_regions() {
 	local vm
 	for vm in $(cat "$RUN/alive"); do
-		vm_pid "$vm"
+		echo "$(vm_pid "$vm"):$(awk '$1 == "ready" { print $4 }' "$RUN/$vm.log")"
 	done
 }
 
-# compare_expect NAME RECIPE [PHASE]: the oracle over the VMs' mergeable
-# memory against the recipe's analytic expectation, VM by VM
+# compare_expect NAME RECIPE [PHASE]: the oracle over the VMs' recipe
+# memory (mergeable or made unmergeable) against the recipe's analytic
+# expectation, VM by VM
 compare_expect() {
 	local name=$1 recipe=$2 phase=$3 vm
 	vmload expect "$recipe" $phase >"$RUN/expect" || {
 		fail "$name/expect" "vmload expect failed"
 		return 1
 	}
-	ksm-oracle --mergeable-only $(alive_pids) >"$RUN/oracle.mergeable" || {
+	ksm-oracle $(alive_regions) >"$RUN/oracle.region" || {
 		fail "$name/oracle" "ksm-oracle failed"
 		return 1
 	}
 	data "$name/expect" "$RUN/expect"
-	data "$name/oracle" "$RUN/oracle.mergeable"
+	data "$name/oracle" "$RUN/oracle.region"
 	for vm in $(cat "$RUN/alive"); do
 		echo "$vm $(vm_pid "$vm")"
 	done >"$RUN/names"
@@ -196,7 +198,7 @@ compare_expect() {
 					(want_pages == got_pages ? "" : ": expected " want_pages ", got " got_pages)
 			print (want_maps == got_maps ? "PASS " : "FAIL ") name "/ksm_mappings" \
 				(want_maps == got_maps ? "" : ": expected " want_maps ", got " got_maps)
-		}' "$RUN/names" "$RUN/expect" "$RUN/oracle.mergeable" >"$RUN/verdicts" ||
+		}' "$RUN/names" "$RUN/expect" "$RUN/oracle.region" >"$RUN/verdicts" ||
 		fail "$name/compare" "awk failed"
 	report "$RUN/verdicts"
 }

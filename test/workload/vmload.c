@@ -3,7 +3,8 @@
  * vmload: acts as one VM of a recipe, or predicts what KSM makes of one.
  *
  *   vmload run RECIPE VM      map and fill VM's memory, mark it mergeable,
- *                             print "ready PID PAGES"; each SIGUSR1 then runs
+ *                             print "ready PID PAGES START-END"; each
+ *                             SIGUSR1 then runs
  *                             VM's actions of the next phase and prints
  *                             "phase NAME done" (or "phase NAME exit");
  *                             SIGTERM ends it.
@@ -180,7 +181,9 @@ static int cmd_run(const struct recipe *r, const char *name)
 		fatal(1, "sigprocmask: %s", strerror(errno));
 
 	vm_fill(&vm);
-	printf("ready %d %lu\n", (int)getpid(), vm.pages);
+	printf("ready %d %lu %lx-%lx\n", (int)getpid(), vm.pages,
+	       (unsigned long)vm.mem,
+	       (unsigned long)vm.mem + vm.pages * vm.page_size);
 	fflush(stdout);
 	for (;;) {
 		if (sigwait(&set, &sig))

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Install what building and testing need, from Debian's archive, if missing.
+set -euo pipefail
+
+packages=(
+	make gcc gcc-12 libc6-dev	# tools, tests; Debian's kernels build with gcc-12
+	libelf1 dwarves			# kbuild's objtool; pahole for 6.12's BTF step
+	busybox-static cpio gzip file	# the guest's initramfs
+	qemu-system-x86			# the guest
+	apt dpkg			# fetching kernel packages
+	perl				# checkpatch
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+echo "deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq >&2
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}" >&2

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Run scenarios on Debian's stock kernels under QEMU.
+#
+#   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [--no-unit]
+#
+# For each kernel series: fetch it (cached), build the module against its
+# headers, pack an initramfs, then boot once per scenario. Results land in
+# build/results/RELEASE/SCENARIO/. The last line is "N passed, N failed",
+# over the unit tests' checks and the scenarios' PASS/FAIL lines.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+series_list="6.1 6.12"
+scenarios=
+unit=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-k) series_list=$2; shift 2 ;;
+	-s) scenarios=$2; shift 2 ;;
+	--no-unit) unit=0; shift ;;
+	*) echo "usage: run.sh [-k SERIES...] [-s SCENARIO...] [--no-unit]" >&2; exit 2 ;;
+	esac
+done
+[ -n "$scenarios" ] ||
+	scenarios=$(cd test/scenarios && for d in */; do [ -f "$d/run.sh" ] && echo "${d%/}"; done)
+
+passed=0
+failed=0
+summary=()
+start=$(date +%s)
+
+# count FILE: add the PASS/FAIL lines of FILE to the totals, and say how
+# many in $counted (no subshell: the totals must survive)
+count() {
+	local p f
+	p=$(grep -c '^PASS ' "$1")
+	f=$(grep -c '^FAIL ' "$1")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	grep '^FAIL ' "$1" | sed 's/^/  /' >&2
+	counted="$p passed, $f failed"
+}
+
+fail_step() {
+	echo "FAIL $1: $2" >&2
+	failed=$((failed + 1))
+	summary+=("$(printf '%-28s %-12s %s' "$3" "$1" "FAILED: $2")")
+}
+
+if [ "$unit" = 1 ]; then
+	if make -s unit >build/unit.log 2>&1 || true; then
+		cat build/unit.log
+		p=$(sed -n 's/^[a-z_]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/unit.log | paste -sd+ | bc)
+		f=$(sed -n 's/^[a-z_]*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/unit.log | paste -sd+ | bc)
+		if [ -z "$p" ]; then
+			fail_step unit "the unit tests did not build or run (build/unit.log)" host
+		else
+			passed=$((passed + p))
+			failed=$((failed + f))
+			summary+=("$(printf '%-28s %-12s %s' host unit "$p passed, $f failed")")
+		fi
+	fi
+fi
+
+if ! make -s programs >build/programs.log 2>&1; then
+	cat build/programs.log >&2
+	fail_step programs "test programs did not build" host
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+for series in $series_list; do
+	if ! kernel=$(test/rig/kernels.sh "$series"); then
+		fail_step fetch "kernel $series could not be fetched" "$series"
+		continue
+	fi
+	release=$(cat "$kernel/release")
+	work=build/rig/$release
+	rm -rf "$work/src"
+	mkdir -p "$work/src"
+	cp -r Kbuild module include "$work/src/"
+	if ! make -C "$kernel/kdir" M="$top/$work/src" modules >"$work/build.log" 2>&1 ||
+		grep -q 'warning:' "$work/build.log"; then
+		grep -E 'warning:|error:' "$work/build.log" | head -n 20 >&2
+		fail_step module "module did not build cleanly ($work/build.log)" "$release"
+		continue
+	fi
+	passed=$((passed + 1))
+	if ! test/rig/initramfs.sh "$work/initramfs.cpio.gz" build \
+		"$work/src/ksm_vmshare.ko"; then
+		fail_step initramfs "initramfs failed" "$release"
+		continue
+	fi
+	for scenario in $scenarios; do
+		out=build/results/$release/$scenario
+		t0=$(date +%s)
+		echo "== $release: $scenario" >&2
+		test/rig/boot.sh "$kernel/vmlinuz" "$work/initramfs.cpio.gz" \
+			"$scenario" "$out"
+		count "$out/results.txt"
+		summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" "$scenario" "$counted" $(($(date +%s) - t0)))")
+	done
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "total time: $(($(date +%s) - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
