@@ -63,6 +63,15 @@ if [ "$unit" = 1 ]; then
 	fi
 fi
 
+# Kernel coding style for everything built into the module.
+if test/rig/checkpatch.sh module/*.[ch] include/ksm_vmshare/*.h >build/checkpatch.log 2>&1; then
+	passed=$((passed + 1))
+	summary+=("$(printf '%-28s %-12s %s' host checkpatch clean)")
+else
+	cat build/checkpatch.log >&2
+	fail_step checkpatch "module sources are not checkpatch clean" host
+fi
+
 if ! make -s programs >build/programs.log 2>&1; then
 	cat build/programs.log >&2
 	fail_step programs "test programs did not build" host

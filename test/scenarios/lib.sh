@@ -26,6 +26,11 @@ data() {
 	cat "$2"
 }
 
+# show FILE: text for a person, printed by the host as it is
+show() {
+	sed 's|^|SHOW |' "$1" >&3
+}
+
 check_eq() {
 	if [ "$2" = "$3" ]; then
 		pass "$1"
@@ -141,6 +146,13 @@ wait_quiesce() {
 			fail "quiesce" "KSM still changing after ${1:-300} s ($now)"
 			return 1
 		fi
+	done
+}
+
+alive_pids() {
+	local vm
+	for vm in $(cat "$RUN/alive"); do
+		vm_pid "$vm"
 	done
 }
 
