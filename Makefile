@@ -18,8 +18,8 @@ STATIC := -static
 WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
-PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle
-UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle
+PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas
+UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow
 
 .PHONY: all module programs unit test clean
 
@@ -36,6 +36,9 @@ $(BUILD):
 $(BUILD)/vmload: test/workload/vmload.c $(WORKLOAD) test/workload/recipe.h | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $< $(WORKLOAD)
 
+$(BUILD)/readas: test/workload/readas.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
+
 $(BUILD)/ksm-oracle: test/oracle/ksm-oracle.c $(ORACLE) test/oracle/oracle_core.h | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $< $(ORACLE)
 
@@ -44,6 +47,10 @@ $(BUILD)/test_recipe: test/unit/test_recipe.c $(WORKLOAD) test/workload/recipe.h
 
 $(BUILD)/test_oracle: test/unit/test_oracle.c $(ORACLE) test/oracle/oracle_core.h test/unit/unit.h | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) -Itest/oracle -o $@ $< $(ORACLE)
+
+# The module's accounting core, compiled unchanged in user space.
+$(BUILD)/test_shadow: test/unit/test_shadow.c module/shadow.c include/ksm_vmshare/shadow.h test/unit/unit.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -Iinclude -o $@ $< module/shadow.c
 
 unit: $(UNIT_TESTS)
 	@status=0; for t in $(UNIT_TESTS); do $$t || status=1; done; exit $$status

@@ -1,23 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksm_vmshare: per-VM KSM sharing, served in /proc/ksm_vmshare.
+ * ksm_vmshare: which VM's memory KSM really shares with whom.
  *
- * This is the loadable skeleton: it creates the proc file with the
- * contract's header and no rows. Tracking comes with the hooks and the
- * shadow map.
+ * KSM merges identical pages within and across processes; a VM's pages
+ * that only it maps go away with it, the ones other VMs map stay. This
+ * module follows every mapping of every KSM page to the VM (mm) that owns
+ * it and serves, per VM, unique, self-shared and inter-shared pages and
+ * what its eviction would free in /proc/ksm_vmshare
+ * (../shared/docs/interface.md).
+ *
+ * Loading order matters: the VM hooks go in first, then every mm already
+ * registered with KSM is found, then the page hooks, then a walk of the
+ * page tables learns what was merged before: nothing falls between.
  */
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "ksm_vmshare.h"
 
+char *ksmvs_symbol_override;
+module_param_named(symbol_override, ksmvs_symbol_override, charp, 0444);
+MODULE_PARM_DESC(symbol_override,
+		 "ROLE=SYMBOL[,...]: probe SYMBOL for ROLE (enter, exit, join, leave, drop, migrate, scan)");
+
+unsigned int ksmvs_fail_alloc_every;
+module_param_named(fail_alloc_every, ksmvs_fail_alloc_every, uint, 0644);
+MODULE_PARM_DESC(fail_alloc_every,
+		 "testing: fail every Nth shadow allocation (0: never)");
+
 static int __init ksmvs_init(void)
 {
-	return ksmvs_proc_init();
+	int err;
+
+	err = ksmvs_track_init();
+	if (err)
+		return err;
+	err = ksmvs_hooks_register_vm_hooks();
+	if (err)
+		goto out_track;
+	ksmvs_scan_processes();
+	err = ksmvs_hooks_register_page_hooks();
+	if (err)
+		goto out_hooks;
+	err = ksmvs_proc_init();
+	if (err)
+		goto out_hooks;
+	ksmvs_start_walk();
+	return 0;
+
+out_hooks:
+	ksmvs_hooks_unregister();
+out_track:
+	ksmvs_track_exit();
+	return err;
 }
 
 static void __exit ksmvs_exit(void)
 {
+	/* readers first, then the probes, then what they fed */
 	ksmvs_proc_exit();
+	ksmvs_hooks_unregister();
+	ksmvs_track_exit();
 }
 
 module_init(ksmvs_init);

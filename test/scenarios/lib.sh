@@ -70,9 +70,6 @@ ksm_setup() {
 	echo 1 >"$KSM/run"
 }
 
-recipe_vms() {
-	sed 's/#.*//' "$1" | awk '$1 == "vm" { for (i = 2; i <= NF; i++) print $i }'
-}
 
 vm_pid() {
 	cat "$RUN/$1.pid"
@@ -82,11 +79,12 @@ vm_ready() {
 	grep -q '^ready ' "$RUN/$1.log"
 }
 
-# start_vms RECIPE [VM...]: start the VMs (all of the recipe by default)
+# start_vms RECIPE [VM...]: start the VMs (by default those of the recipe
+# that run from the beginning)
 start_vms() {
 	local recipe=$1 vm
 	shift
-	[ $# -gt 0 ] || set -- $(recipe_vms "$recipe")
+	[ $# -gt 0 ] || set -- $(vmload vms "$recipe")
 	for vm in "$@"; do
 		vmload run "$recipe" "$vm" >"$RUN/$vm.log" 2>&1 &
 		echo $! >"$RUN/$vm.pid"
@@ -102,9 +100,11 @@ phase_finished() {
 	grep -q "^phase $2 " "$RUN/$1.log"
 }
 
-# run_phase NAME: every live VM runs its actions of the next phase
+# run_phase RECIPE NAME: every live VM runs its actions of the next phase;
+# the VMs that start in it start
 run_phase() {
-	local vm
+	local recipe=$1 vm new
+	shift
 	for vm in $(cat "$RUN/alive"); do
 		kill -USR1 "$(vm_pid "$vm")"
 	done
@@ -112,6 +112,8 @@ run_phase() {
 		wait_until 60 "VM $vm to finish phase $1" phase_finished "$vm" "$1" ||
 			return 1
 	done
+	new=$(vmload vms "$recipe" "$1" | grep -vxF -f "$RUN/alive")
+	[ -z "$new" ] || start_vms "$recipe" $new || return 1
 	for vm in $(cat "$RUN/alive"); do
 		if grep -q "^phase $1 exit" "$RUN/$vm.log"; then
 			wait "$(vm_pid "$vm")" 2>/dev/null
@@ -280,4 +282,97 @@ stop_vms() {
 		kill -TERM "$(vm_pid "$vm")" 2>/dev/null
 	done
 	wait
+}
+
+# --- the module ---------------------------------------------------------
+
+MODULE=/ksmvs/ksm_vmshare.ko
+PROC=/proc/ksm_vmshare
+
+# module_load [PARAM=VALUE...]
+module_load() {
+	if insmod "$MODULE" "$@" 2>"$RUN/insmod.err"; then
+		return 0
+	fi
+	fail "module/load" "insmod failed: $(cat "$RUN/insmod.err")"
+	return 1
+}
+
+module_unload() {
+	rmmod ksm_vmshare 2>"$RUN/rmmod.err" ||
+		fail "module/unload" "rmmod failed: $(cat "$RUN/rmmod.err")"
+}
+
+# module_key KEY: a "# KEY: value" line of the proc file
+module_key() {
+	sed -n "s/^# $1: //p" "$PROC"
+}
+
+module_tracking() {
+	[ "$(module_key state)" = tracking ]
+}
+
+wait_tracking() {
+	wait_until "${1:-120}" "/proc/ksm_vmshare to say 'state: tracking'" \
+		module_tracking
+}
+
+# compare_module NAME: every row of /proc/ksm_vmshare against the oracle,
+# page for page, and the header against KSM's own counters. Call it once
+# KSM has quiesced.
+compare_module() {
+	local name=$1 shared sharing pid
+	cat "$PROC" >"$RUN/module" || {
+		fail "$name/module" "cannot read $PROC"
+		return 1
+	}
+	shared=$(ksm pages_shared)
+	sharing=$(ksm pages_sharing)
+	data "$name/module" "$RUN/module"
+	awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
+	# the oracle over the same VMs, and over whatever it finds itself
+	ksm-oracle $(cat "$RUN/module.pids") >"$RUN/oracle.module" || {
+		fail "$name/oracle" "ksm-oracle failed"
+		return 1
+	}
+	ksm-oracle >"$RUN/oracle.found"
+	data "$name/oracle" "$RUN/oracle.module"
+	while read -r pid; do
+		echo "$pid $(cat /proc/$pid/ksm_merging_pages 2>/dev/null)"
+	done <"$RUN/module.pids" >"$RUN/merging"
+	awk -v name="$name" -v shared="$shared" -v sharing="$sharing" '
+		function verdict(ok, what, detail) {
+			print (ok ? "PASS " : "FAIL ") name "/" what (ok ? "" : ": " detail)
+		}
+		FILENAME == ARGV[1] {
+			if ($1 == "#" && $3 != "") head[$2] = $3
+			if ($1 == "#" && $2 == "state:") state = substr($0, 10)
+			if ($1 ~ /^[0-9]+$/) { mod[$1] = $2 " " $3 " " $4 " " $5 " " $6; mapped[$1] = $5 }
+			next
+		}
+		FILENAME == ARGV[2] {
+			if ($1 ~ /^[0-9]+$/) { ora[$1] = $2 " " $3 " " $4 " " $5 " " $6; n++ }
+			next
+		}
+		FILENAME == ARGV[3] { if ($1 ~ /^[0-9]+$/) found[$1] = 1; next }
+		{ merging[$1] = $2 }
+		END {
+			verdict(state == "tracking", "state", "state is " state)
+			verdict(head["probe_missed:"] == 0, "probe_missed", head["probe_missed:"] " probe hits missed")
+			verdict(head["ksm_pages:"] == shared, "ksm_pages",
+				"module " head["ksm_pages:"] ", kernel pages_shared " shared)
+			verdict(head["ksm_mappings:"] == shared + sharing, "ksm_mappings",
+				"module " head["ksm_mappings:"] ", kernel pages_shared + pages_sharing " shared + sharing)
+			verdict(n > 0, "rows", "no VM rows")
+			for (p in ora)
+				verdict(mod[p] == ora[p], "row/" p,
+					"unique self inter mapped freed: module " mod[p] ", oracle " ora[p])
+			for (p in mapped)
+				verdict(mapped[p] == merging[p], "merging_pages/" p,
+					"module " mapped[p] ", kernel " merging[p])
+			for (p in found)
+				verdict(p in mod, "covers/" p, "mergeable process " p " has no row")
+		}' "$RUN/module" "$RUN/oracle.module" "$RUN/oracle.found" "$RUN/merging" \
+		>"$RUN/verdicts" || fail "$name/compare" "awk failed"
+	report "$RUN/verdicts"
 }

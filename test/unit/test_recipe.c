@@ -151,6 +151,12 @@ static const struct {
 	  "line 4: phase 'p' declared twice" },
 	{ "vm a\ngroup x pages=2 a\nphase p\ngroup y pages=1 a\n",
 	  "line 4: 'group' must come before the phases" },
+	{ "vm a\ngroup x pages=2 a\nphase p\nwrite a x 1\nphase q\nstart a\n",
+	  "line 6: VM 'a' acts before it starts" },
+	{ "vm a\ngroup x pages=2 a\nphase p\nstart a\nphase q\nstart a\n",
+	  "line 6: VM 'a' starts twice" },
+	{ "vm a\ngroup x pages=2 a\nphase p\nstart a x\n",
+	  "line 4: usage: start VM" },
 };
 
 static void test_malformed(void)
@@ -255,6 +261,30 @@ static void test_expect_phases(void)
 	CHECK_EQ(e.ksm_mappings, 13);
 }
 
+/* a VM that starts late shares nothing until it runs */
+static void test_expect_late_start(void)
+{
+	static const char text[] =
+		"vm a b late\n"
+		"group os pages=10 a b late\n"
+		"unique own pages=4 late\n"
+		"phase join\n"
+		"start late\n";
+	struct recipe_expect e;
+
+	expect_of(text, -1, &e);
+	CHECK(!e.vm[2].alive);
+	CHECK_EQ(recipe_start_phase(&r, 2), 0);
+	CHECK_EQ(recipe_start_phase(&r, 0), -1);
+	check_vm(&e, "a", 0, 0, 10, 10);
+	CHECK_EQ(e.ksm_mappings, 20);
+	expect_of(text, 0, &e);
+	check_vm(&e, "late", 4, 0, 10, 10);
+	check_vm(&e, "a", 0, 0, 10, 10);
+	CHECK_EQ(e.ksm_mappings, 30);
+	CHECK_EQ(e.ksm_pages, 10);
+}
+
 static void test_expect_chains(void)
 {
 	struct recipe_expect e;
@@ -290,5 +320,6 @@ int main(void)
 	test_expect_worked_example();
 	test_expect_phases();
 	test_expect_chains();
+	test_expect_late_start();
 	return unit_report("test_recipe");
 }

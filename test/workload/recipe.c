@@ -20,6 +20,7 @@ struct parser {
 	char *err;
 	size_t errlen;
 	int exited[RECIPE_MAX_VMS];	/* action index + 1 of its exit */
+	int acted[RECIPE_MAX_VMS];	/* any action named the VM yet */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -92,6 +93,21 @@ int recipe_phase_index(const struct recipe *r, const char *name)
 	for (i = 0; i < r->n_phases; i++)
 		if (!strcmp(r->phases[i].name, name))
 			return i;
+	return -1;
+}
+
+int recipe_start_phase(const struct recipe *r, int v)
+{
+	int ph, a;
+
+	for (ph = 0; ph < r->n_phases; ph++)
+		for (a = 0; a < r->phases[ph].n_actions; a++) {
+			const struct recipe_action *act =
+				&r->actions[r->phases[ph].first_action + a];
+
+			if (act->kind == ACTION_START && act->vm == v)
+				return ph;
+		}
 	return -1;
 }
 
@@ -235,15 +251,19 @@ static int parse_action(struct parser *p, enum recipe_action_kind kind,
 	struct recipe *r = p->r;
 	struct recipe_action *a;
 	int want = kind == ACTION_WRITE ? 4 : kind == ACTION_UNMERGE ? 3 : 2;
+	static const char *const usage[] = {
+		[ACTION_WRITE] = "write VM GROUP PAGES",
+		[ACTION_UNMERGE] = "unmerge VM GROUP",
+		[ACTION_EXIT] = "exit VM",
+		[ACTION_START] = "start VM",
+	};
 	int v, g = -1;
 	unsigned long pages = 0;
 
 	if (!r->n_phases)
 		return fail(p, "'%s' outside a phase", tok[0]);
 	if (n != want)
-		return fail(p, "usage: %s", kind == ACTION_WRITE ?
-			    "write VM GROUP PAGES" : kind == ACTION_UNMERGE ?
-			    "unmerge VM GROUP" : "exit VM");
+		return fail(p, "usage: %s", usage[kind]);
 	if (r->n_actions == RECIPE_MAX_ACTIONS)
 		return fail(p, "more than %d actions", RECIPE_MAX_ACTIONS);
 	v = recipe_vm_index(r, tok[1]);
@@ -251,7 +271,11 @@ static int parse_action(struct parser *p, enum recipe_action_kind kind,
 		return fail(p, "unknown VM '%s'", tok[1]);
 	if (p->exited[v])
 		return fail(p, "VM '%s' has already exited", tok[1]);
-	if (kind != ACTION_EXIT) {
+	if (kind == ACTION_START && p->acted[v])
+		return fail(p, "VM '%s' %s before it starts", tok[1],
+			    recipe_start_phase(r, v) >= 0 ? "starts twice" :
+			    "acts");
+	if (kind != ACTION_EXIT && kind != ACTION_START) {
 		g = group_index(r, tok[2]);
 		if (g < 0)
 			return fail(p, "unknown group '%s'", tok[2]);
@@ -270,6 +294,7 @@ static int parse_action(struct parser *p, enum recipe_action_kind kind,
 	a->group = g;
 	a->pages = pages;
 	r->phases[r->n_phases - 1].n_actions++;
+	p->acted[v] = 1;
 	if (kind == ACTION_EXIT)
 		p->exited[v] = r->n_actions;
 	return 0;
@@ -307,6 +332,8 @@ static int parse_line(struct parser *p, char *line)
 		return parse_action(p, ACTION_UNMERGE, tok, n);
 	if (!strcmp(tok[0], "exit"))
 		return parse_action(p, ACTION_EXIT, tok, n);
+	if (!strcmp(tok[0], "start"))
+		return parse_action(p, ACTION_START, tok, n);
 	return fail(p, "unknown directive '%s'", tok[0]);
 }
 
@@ -450,8 +477,8 @@ static void apply_action(const struct recipe *r, const struct recipe_action *a,
 	struct vm_state *s = &vms[a->vm];
 	unsigned long off, i, n;
 
-	if (a->kind == ACTION_EXIT) {
-		s->alive = 0;
+	if (a->kind == ACTION_EXIT || a->kind == ACTION_START) {
+		s->alive = a->kind == ACTION_START;
 		return;
 	}
 	off = recipe_group_offset(r, a->group, a->vm);
@@ -612,7 +639,7 @@ int recipe_expect(const struct recipe *r, int upto, unsigned int max_sharing,
 		for (i = 0; i < pages; i++)
 			vms[v].keys[i] = recipe_page_key(r, v, i);
 		memset(vms[v].mergeable, 1, pages);
-		vms[v].alive = 1;
+		vms[v].alive = recipe_start_phase(r, v) < 0;
 	}
 	/* Stage -1 is the initial merge; each phase is one more stage. */
 	for (stage = -1; stage <= upto; stage++) {

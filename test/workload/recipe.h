@@ -13,6 +13,8 @@
  *                                     get fresh content
  *   unmerge db os                     MADV_UNMERGEABLE over db's "os"
  *   exit cache                        cache exits
+ *   start late                        a VM declared with "vm" but idle
+ *                                     until now starts, filling its memory
  *
  * A VM's memory is its groups laid out in recipe order; within a group,
  * copy j of content i is page i * copies + j.
@@ -47,12 +49,14 @@ struct recipe_group {
 	unsigned int copies[RECIPE_MAX_VMS];	/* 0: not in that VM */
 };
 
-enum recipe_action_kind { ACTION_WRITE, ACTION_UNMERGE, ACTION_EXIT };
+enum recipe_action_kind {
+	ACTION_WRITE, ACTION_UNMERGE, ACTION_EXIT, ACTION_START
+};
 
 struct recipe_action {
 	enum recipe_action_kind kind;
 	int vm;
-	int group;		/* -1 for exit */
+	int group;		/* -1 for exit and start */
 	unsigned long pages;	/* write: how many pages, from the start */
 };
 
@@ -82,6 +86,8 @@ int recipe_parse_file(const char *path, struct recipe *r, char *err,
 		      size_t errlen);
 
 int recipe_vm_index(const struct recipe *r, const char *name);
+/* The phase in which VM v starts, or -1 if it runs from the beginning. */
+int recipe_start_phase(const struct recipe *r, int v);
 int recipe_phase_index(const struct recipe *r, const char *name);
 
 /* Pages group g occupies in VM v, and the VM's total. */

@@ -12,6 +12,8 @@
  *                             the counts KSM must reach once quiesced, after
  *                             PHASE (default: before any phase); '?' where
  *                             the recipe does not determine them.
+ *   vmload vms RECIPE [PHASE] the VMs running after PHASE (default: the
+ *                             ones that run from the beginning)
  *   vmload check RECIPE       parse only.
  */
 #include <errno.h>
@@ -45,7 +47,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s run RECIPE VM\n"
 		"       %s expect RECIPE [PHASE]\n"
-		"       %s check RECIPE\n", prog, prog, prog);
+		"       %s vms RECIPE [PHASE]\n"
+		"       %s check RECIPE\n", prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -65,18 +68,38 @@ static void print_count(long v)
 		printf(" %ld", v);
 }
 
-static int cmd_expect(const struct recipe *r, const char *phase)
+static void expect_after(const struct recipe *r, const char *phase,
+			 struct recipe_expect *e)
 {
-	struct recipe_expect e;
-	int upto = -1, v;
+	int upto = -1;
 
 	if (phase) {
 		upto = recipe_phase_index(r, phase);
 		if (upto < 0)
 			fatal(2, "no phase '%s' in the recipe", phase);
 	}
-	if (recipe_expect(r, upto, RECIPE_MAX_PAGE_SHARING, &e))
+	if (recipe_expect(r, upto, RECIPE_MAX_PAGE_SHARING, e))
 		fatal(1, "out of memory");
+}
+
+static int cmd_vms(const struct recipe *r, const char *phase)
+{
+	struct recipe_expect e;
+	int v;
+
+	expect_after(r, phase, &e);
+	for (v = 0; v < r->n_vms; v++)
+		if (e.vm[v].alive)
+			printf("%s\n", r->vm_names[v]);
+	return 0;
+}
+
+static int cmd_expect(const struct recipe *r, const char *phase)
+{
+	struct recipe_expect e;
+	int v;
+
+	expect_after(r, phase, &e);
 	printf("# vmload expect - phase: %s\n", phase ? phase : "initial");
 	printf("# ksm_pages:");
 	print_count(e.ksm_pages);
@@ -140,7 +163,7 @@ static int vm_run_phase(struct vm *vm, int p)
 		const struct recipe_action *a = &r->actions[ph->first_action + i];
 		unsigned long off, n, j;
 
-		if (a->vm != vm->index)
+		if (a->vm != vm->index || a->kind == ACTION_START)
 			continue;
 		if (a->kind == ACTION_EXIT)
 			return 1;
@@ -164,11 +187,13 @@ static int cmd_run(const struct recipe *r, const char *name)
 {
 	struct vm vm = { .r = r };
 	sigset_t set;
-	int sig, p = 0;
+	int sig, p;
 
 	vm.index = recipe_vm_index(r, name);
 	if (vm.index < 0)
 		fatal(2, "no VM '%s' in the recipe", name);
+	/* a VM that starts in a phase takes part in the phases after it */
+	p = recipe_start_phase(r, vm.index) + 1;
 	vm.page_size = sysconf(_SC_PAGESIZE);
 	vm.pages = recipe_vm_pages(r, vm.index);
 
@@ -218,6 +243,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "expect") && argc <= 4) {
 		load(argv[2], &r);
 		return cmd_expect(&r, argc == 4 ? argv[3] : NULL);
+	}
+	if (!strcmp(argv[1], "vms") && argc <= 4) {
+		load(argv[2], &r);
+		return cmd_vms(&r, argc == 4 ? argv[3] : NULL);
 	}
 	if (!strcmp(argv[1], "check") && argc == 3) {
 		load(argv[2], &r);

@@ -7,7 +7,7 @@ wait_quiesce || exit 1
 compare_expect changes/initial ./recipe
 check_kernel changes/initial
 for phase in write unmerge leave; do
-	run_phase "$phase" || exit 1
+	run_phase ./recipe "$phase" || exit 1
 	wait_quiesce || exit 1
 	compare_expect "changes/$phase" ./recipe "$phase"
 	check_kernel "changes/$phase"

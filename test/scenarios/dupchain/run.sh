@@ -3,10 +3,13 @@
 . ../lib.sh
 
 ksm_setup
+module_load || exit 1
 start_vms ./recipe || exit 1
 wait_quiesce || exit 1
 compare_expect dupchain ./recipe
 check_kernel dupchain
+wait_tracking
+compare_module dupchain/module
 chains=$(ksm stable_node_chains)
 dups=$(ksm stable_node_dups)
 if [ "$chains" -ge 3 ] && [ "$dups" -ge 6 ]; then

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shadow map against a naive model that recomputes every count from
+ * scratch, after every one of a long random sequence of events: joins,
+ * leaves, whole-page drops (stale stable nodes), VM exits, clears (a
+ * resync), rehashes and failed allocations. Dup chains are several stable
+ * nodes of one content, which the shadow sees as distinct pages: the
+ * random node choice covers them; migrations keep the stable node, so they
+ * are no event for the shadow at all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <ksm_vmshare/shadow.h>
+#include "unit.h"
+
+#define VMS	8
+#define ADDRS	96
+#define NODES	40
+#define EVENTS	200000
+#define NONE	(-1)
+
+static int fail_percent;	/* allocations that fail, in percent */
+static long live_allocs;
+
+static void *test_alloc(enum shadow_obj kind)
+{
+	if (fail_percent && rand() % 100 < fail_percent)
+		return NULL;
+	live_allocs++;
+	return calloc(1, shadow_obj_size(kind));
+}
+
+static void test_free(enum shadow_obj kind, void *obj)
+{
+	(void)kind;
+	live_allocs--;
+	free(obj);
+}
+
+static const struct shadow_ops ops = { test_alloc, test_free };
+
+static struct shadow s;
+static int model[VMS][ADDRS];		/* node mapped at (vm, addr), or NONE */
+static int vm_alive[VMS];
+static struct shadow_vm *vm_of[VMS];
+
+static const void *node_ptr(int n)
+{
+	return (const void *)(uintptr_t)(0x10000 + 64 * n);
+}
+
+static const void *mm_ptr(int v)
+{
+	return (const void *)(uintptr_t)(0x7f0000 + 4096 * v);
+}
+
+static unsigned long addr_of(int a)
+{
+	return 0x400000UL + 4096UL * a;
+}
+
+/* Recompute everything from the model and compare with the shadow. */
+static int check_model(void)
+{
+	long mapped[VMS] = { 0 }, self[VMS] = { 0 }, inter[VMS] = { 0 };
+	long pages = 0, mappings = 0;
+	int n, v, a, ok = 1;
+
+	for (n = 0; n < NODES; n++) {
+		int per_vm[VMS] = { 0 }, vms = 0, total = 0;
+
+		for (v = 0; v < VMS; v++)
+			for (a = 0; a < ADDRS; a++)
+				per_vm[v] += model[v][a] == n;
+		for (v = 0; v < VMS; v++) {
+			vms += per_vm[v] > 0;
+			total += per_vm[v];
+		}
+		if (!total) {
+			ok &= !shadow_has_page(&s, node_ptr(n));
+			continue;
+		}
+		ok &= shadow_has_page(&s, node_ptr(n));
+		pages++;
+		mappings += total;
+		for (v = 0; v < VMS; v++) {
+			if (!per_vm[v])
+				continue;
+			mapped[v] += per_vm[v];
+			if (vms == 1)
+				self[v]++;
+			else
+				inter[v]++;
+		}
+	}
+	ok &= s.ksm_pages == pages && s.ksm_mappings == mappings;
+	for (v = 0; v < VMS; v++) {
+		if (!vm_alive[v]) {
+			ok &= shadow_vm_find(&s, mm_ptr(v)) == NULL;
+			continue;
+		}
+		ok &= vm_of[v]->counts.ksm_mapped == mapped[v];
+		ok &= vm_of[v]->counts.self_shared == self[v];
+		ok &= vm_of[v]->counts.inter_shared == inter[v];
+	}
+	ok &= s.objects[SHADOW_OBJ_MAP] == mappings;
+	ok &= s.objects[SHADOW_OBJ_PAGE] == pages;
+	return ok;
+}
+
+static void ensure_vm(int v)
+{
+	if (vm_alive[v])
+		return;
+	vm_of[v] = shadow_vm_add(&s, mm_ptr(v));
+	if (vm_of[v])
+		vm_alive[v] = 1;
+}
+
+static void forget_node(int n)
+{
+	int v, a;
+
+	for (v = 0; v < VMS; v++)
+		for (a = 0; a < ADDRS; a++)
+			if (model[v][a] == n)
+				model[v][a] = NONE;
+}
+
+static void step(void)
+{
+	int r = rand() % 1000, v = rand() % VMS, a = rand() % ADDRS;
+	int n = rand() % NODES;
+
+	if (r < 550) {
+		/* join; the kernel never joins a mapping to a second node */
+		ensure_vm(v);
+		if (!vm_alive[v])
+			return;
+		if (model[v][a] != NONE)
+			n = model[v][a];
+		r = shadow_join(&s, vm_of[v], addr_of(a), node_ptr(n));
+		if (r == 1 || r == 0)
+			CHECK_EQ(r, model[v][a] == NONE);
+		else
+			CHECK_EQ(r, -ENOMEM);
+		if (r == 1)
+			model[v][a] = n;
+	} else if (r < 950) {
+		/* leave, mostly of a known mapping */
+		if (!vm_alive[v])
+			return;
+		if (model[v][a] != NONE && rand() % 10)
+			n = model[v][a];
+		CHECK_EQ(shadow_leave(&s, vm_of[v], addr_of(a), node_ptr(n)),
+			 model[v][a] == n);
+		if (model[v][a] == n)
+			model[v][a] = NONE;
+	} else if (r < 985) {
+		long want = 0;
+		int w, b;
+
+		for (w = 0; w < VMS; w++)
+			for (b = 0; b < ADDRS; b++)
+				want += model[w][b] == n;
+		CHECK_EQ(shadow_drop_page(&s, node_ptr(n)), want ? want : -1);
+		forget_node(n);
+	} else if (r < 998) {
+		/* a VM exits; usually its mappings left first */
+		if (!vm_alive[v])
+			return;
+		shadow_vm_remove(&s, vm_of[v]);
+		for (a = 0; a < ADDRS; a++)
+			model[v][a] = NONE;
+		vm_alive[v] = 0;
+	} else {
+		shadow_clear(&s);
+		memset(model, NONE, sizeof(model));
+	}
+}
+
+static void maybe_rehash(void)
+{
+	unsigned int bits = shadow_wanted_bucket_bits(&s);
+	struct shadow_page **fresh;
+
+	if (!bits)
+		return;
+	fresh = calloc(1U << bits, sizeof(*fresh));
+	free(shadow_rehash(&s, fresh, bits));
+	CHECK_EQ(s.bucket_bits, bits);
+}
+
+static void run(unsigned int seed, int fail)
+{
+	int i, bad = 0;
+
+	srand(seed);
+	fail_percent = fail;
+	memset(model, NONE, sizeof(model));
+	memset(vm_alive, 0, sizeof(vm_alive));
+	/* two buckets at first, so that chains and rehashes happen */
+	shadow_init(&s, &ops, calloc(2, sizeof(struct shadow_page *)), 1);
+	for (i = 0; i < EVENTS; i++) {
+		step();
+		if (i % 64 == 0)
+			maybe_rehash();
+		if (!check_model()) {
+			bad++;
+			if (bad < 5)
+				fprintf(stderr, "seed %u: mismatch after event %d\n",
+					seed, i);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	for (i = 0; i < VMS; i++)
+		if (vm_alive[i])
+			shadow_vm_remove(&s, vm_of[i]);
+	CHECK_EQ(s.ksm_pages, 0);
+	CHECK_EQ(s.ksm_mappings, 0);
+	free(s.buckets);
+	CHECK_EQ(live_allocs, 0);	/* nothing leaked */
+}
+
+/* interface.md's worked example, step by step */
+static void test_worked_example(void)
+{
+	struct shadow_vm *v1, *v2, *v3;
+	int i;
+
+	fail_percent = 0;
+	shadow_init(&s, &ops, calloc(16, sizeof(struct shadow_page *)), 4);
+	v1 = shadow_vm_add(&s, mm_ptr(1));
+	v2 = shadow_vm_add(&s, mm_ptr(2));
+	v3 = shadow_vm_add(&s, mm_ptr(3));
+	CHECK(shadow_vm_add(&s, mm_ptr(1)) == v1);
+	for (i = 0; i < 3; i++) {
+		shadow_join(&s, v1, addr_of(i), node_ptr(0));		/* A */
+		shadow_join(&s, v1, addr_of(3 + i), node_ptr(1));	/* B */
+	}
+	shadow_join(&s, v1, addr_of(6), node_ptr(2));		/* C */
+	shadow_join(&s, v1, addr_of(7), node_ptr(2));
+	CHECK_EQ(v1->counts.self_shared, 3);
+	for (i = 0; i < 3; i++) {
+		shadow_join(&s, v2, addr_of(i), node_ptr(i));
+		shadow_join(&s, v3, addr_of(i), node_ptr(i));
+	}
+	for (i = 3; i < 8; i++) {
+		shadow_join(&s, v2, addr_of(i), node_ptr(3));		/* D */
+		shadow_join(&s, v3, addr_of(i), node_ptr(3));
+	}
+	CHECK_EQ(s.ksm_pages, 4);
+	CHECK_EQ(s.ksm_mappings, 24);
+	CHECK_EQ(v1->counts.self_shared, 0);
+	CHECK_EQ(v1->counts.inter_shared, 3);
+	CHECK_EQ(v1->counts.ksm_mapped, 8);
+	CHECK_EQ(v2->counts.inter_shared, 4);
+	/* v2 and v3 go: v1 is alone on A, B, C */
+	shadow_vm_remove(&s, v2);
+	shadow_vm_remove(&s, v3);
+	CHECK_EQ(v1->counts.self_shared, 3);
+	CHECK_EQ(v1->counts.inter_shared, 0);
+	CHECK_EQ(s.ksm_pages, 3);
+	shadow_vm_remove(&s, v1);
+	CHECK_EQ(live_allocs, 0);
+	free(s.buckets);
+}
+
+static void test_index_exhaustion(void)
+{
+	unsigned int i;
+
+	fail_percent = 0;
+	shadow_init(&s, &ops, calloc(2, sizeof(struct shadow_page *)), 1);
+	for (i = 0; i < SHADOW_MAX_VMS; i++)
+		if (!shadow_vm_add(&s, (void *)(uintptr_t)(0x1000 + 8 * i)))
+			break;
+	CHECK_EQ(i, SHADOW_MAX_VMS);
+	CHECK(shadow_vm_add(&s, (void *)(uintptr_t)0x999999) == NULL);
+	for (i = 0; i < SHADOW_MAX_VMS; i++)
+		shadow_vm_remove(&s, s.vms[i]);
+	CHECK_EQ(s.n_vms, 0);
+	CHECK_EQ(live_allocs, 0);
+	free(s.buckets);
+}
+
+int main(void)
+{
+	test_worked_example();
+	test_index_exhaustion();
+	run(1, 0);
+	run(2, 0);
+	run(3, 10);	/* one allocation in ten fails */
+	return unit_report("test_shadow");
+}
