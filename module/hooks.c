@@ -22,10 +22,15 @@
 /*
  * The head of mm/ksm.c's struct ksm_rmap_item (struct rmap_item up to
  * 6.5), private to that file: the same on 6.1 and 6.12 (6.12's age and
- * remaining_skips fill what was padding after oldchecksum). Every join
- * checks it: @address must carry STABLE_FLAG and @head must be the stable
- * node stable_tree_append() was given, and @mm must be an mm registered
- * with KSM. One failure stops tracking for good ("degraded layout").
+ * remaining_skips fill what was padding after oldchecksum).
+ *
+ * Every join checks it. At stable_tree_append()'s entry @address must not
+ * yet carry STABLE_FLAG and @mm must be an mm registered with KSM; by the
+ * next join or leave (both run under KSM's own mutex, so nothing else
+ * touches the item in between) @address must carry STABLE_FLAG and @head
+ * must be the stable node the append was given. One failure stops
+ * tracking for good ("degraded layout"). Only plain kprobes are used: no
+ * return probe is left pending on ksmd's stack when the module unloads.
  */
 struct ksmvs_rmap_item {
 	void *rmap_list;
@@ -44,37 +49,51 @@ struct ksmvs_rmap_item {
 /* Set by the first join whose layout checks all pass. */
 static bool layout_verified;
 
+/* The last append, checked at the next join or leave. */
+static DEFINE_SPINLOCK(pending_lock);
+static struct ksmvs_rmap_item *pending_item;
+static const void *pending_node;
+
 static struct ksmvs_rmap_item *rmap_item_arg(struct pt_regs *regs, int n)
 {
 	return (struct ksmvs_rmap_item *)regs_get_kernel_argument(regs, n);
 }
 
-/* stable_tree_append(rmap_item, stable_node, max_page_sharing_bypass) */
-struct join_data {
+static void check_pending_append(void)
+{
 	struct ksmvs_rmap_item *item;
 	const void *node;
-};
 
-static int join_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct join_data *d = (struct join_data *)ri->data;
-
-	d->item = rmap_item_arg(regs, 0);
-	d->node = (const void *)regs_get_kernel_argument(regs, 1);
-	return 0;
+	if (!READ_ONCE(pending_item))
+		return;
+	spin_lock(&pending_lock);
+	item = pending_item;
+	node = pending_node;
+	pending_item = NULL;
+	spin_unlock(&pending_lock);
+	if (!item)
+		return;
+	if (!(READ_ONCE(item->address) & KSM_STABLE_FLAG) ||
+	    READ_ONCE(item->head) != node)
+		ksmvs_layout_failed("address or head after stable_tree_append");
+	else
+		WRITE_ONCE(layout_verified, true);
 }
 
-static int join_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* stable_tree_append(rmap_item, stable_node, max_page_sharing_bypass) */
+static int join_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct join_data *d = (struct join_data *)ri->data;
-	unsigned long address = READ_ONCE(d->item->address);
-	const void *mm = READ_ONCE(d->item->mm);
+	struct ksmvs_rmap_item *item = rmap_item_arg(regs, 0);
+	const void *node = (const void *)regs_get_kernel_argument(regs, 1);
+	unsigned long address = READ_ONCE(item->address);
 
-	if (!(address & KSM_STABLE_FLAG) || READ_ONCE(d->item->head) != d->node) {
-		ksmvs_layout_failed("address or head");
+	check_pending_append();
+	if (address & KSM_STABLE_FLAG) {
+		ksmvs_layout_failed("address before stable_tree_append");
 		return 0;
 	}
-	if (ksmvs_on_join(mm, address & PAGE_MASK, d->node) == -ENOENT) {
+	if (ksmvs_on_join(READ_ONCE(item->mm), address & PAGE_MASK, node) ==
+	    -ENOENT) {
 		/* an mm that never registered: the layout, or a lost event */
 		if (READ_ONCE(layout_verified))
 			ksmvs_degrade("unknown-mm");
@@ -82,7 +101,10 @@ static int join_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 			ksmvs_layout_failed("mm");
 		return 0;
 	}
-	WRITE_ONCE(layout_verified, true);
+	spin_lock(&pending_lock);
+	pending_item = item;
+	pending_node = node;
+	spin_unlock(&pending_lock);
 	return 0;
 }
 
@@ -98,6 +120,7 @@ static int leave_pre(struct kprobe *kp, struct pt_regs *regs)
 
 	if (likely(!(address & KSM_STABLE_FLAG)))
 		return 0;
+	check_pending_append();
 	ksmvs_on_leave(READ_ONCE(item->mm), address & PAGE_MASK,
 		       READ_ONCE(item->head));
 	return 0;
@@ -121,18 +144,14 @@ static int migrate_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-/* __ksm_enter(mm): only an mm that did register counts, so wait for 0. */
-static int enter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * __ksm_enter(mm). It may still fail (out of memory): the proc file only
+ * shows mms that carry MMF_VM_MERGEABLE, and the record of one that never
+ * registered goes when its process does.
+ */
+static int enter_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	*(struct mm_struct **)ri->data =
-		(struct mm_struct *)regs_get_kernel_argument(regs, 0);
-	return 0;
-}
-
-static int enter_return(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	if (regs_return_value(regs) == 0)
-		ksmvs_on_enter(*(struct mm_struct **)ri->data);
+	ksmvs_on_enter((struct mm_struct *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }
 
@@ -155,26 +174,8 @@ static int scan_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kretprobe join_probe = {
-	.entry_handler = join_entry,
-	.handler = join_return,
-	.data_size = sizeof(struct join_data),
-	/* only ksmd calls it, one call at a time; a spare for safety */
-	.maxactive = 2,
-};
-
-static struct kretprobe enter_probe = {
-	.entry_handler = enter_entry,
-	.handler = enter_return,
-	.data_size = sizeof(struct mm_struct *),
-	/*
-	 * __ksm_enter() may sleep in its allocation, in any process: 0 lets
-	 * the kernel choose (2 * CPUs); a miss is reported and repaired by a
-	 * resync, which finds every registered mm
-	 */
-	.maxactive = 0,
-};
-
+static struct kprobe join_probe = { .pre_handler = join_pre };
+static struct kprobe enter_probe = { .pre_handler = enter_pre };
 static struct kprobe leave_probe = { .pre_handler = leave_pre };
 static struct kprobe drop_probe = { .pre_handler = drop_pre };
 static struct kprobe migrate_probe = { .pre_handler = migrate_pre };
@@ -185,28 +186,26 @@ static struct kprobe scan_probe = { .pre_handler = scan_pre };
  * struct ksmvs_hook - one entry of the probe table
  * @role: its name in messages and in the symbol_override parameter
  * @symbol: the kernel function probed
- * @kp: a kprobe, or NULL
- * @rp: a kretprobe, or NULL
+ * @kp: its kprobe
  * @registered: whether it is in place
  */
 struct ksmvs_hook {
 	const char *role;
 	const char *symbol;
 	struct kprobe *kp;
-	struct kretprobe *rp;
 	bool registered;
 };
 
 /* The first two keep the VM table; the rest follow the pages. */
 #define KSMVS_VM_HOOKS 2
 static struct ksmvs_hook hooks[] = {
-	{ "enter", "__ksm_enter", NULL, &enter_probe },
-	{ "exit", "__ksm_exit", &exit_probe, NULL },
-	{ "join", "stable_tree_append", NULL, &join_probe },
-	{ "leave", "remove_rmap_item_from_tree", &leave_probe, NULL },
-	{ "drop", "remove_node_from_stable_tree", &drop_probe, NULL },
-	{ "migrate", "folio_migrate_ksm", &migrate_probe, NULL },
-	{ "scan", "lru_add_drain_all", &scan_probe, NULL },
+	{ "enter", "__ksm_enter", &enter_probe },
+	{ "exit", "__ksm_exit", &exit_probe },
+	{ "join", "stable_tree_append", &join_probe },
+	{ "leave", "remove_rmap_item_from_tree", &leave_probe },
+	{ "drop", "remove_node_from_stable_tree", &drop_probe },
+	{ "migrate", "folio_migrate_ksm", &migrate_probe },
+	{ "scan", "lru_add_drain_all", &scan_probe },
 };
 
 /*
@@ -241,13 +240,8 @@ static int register_hook(struct ksmvs_hook *h)
 	const char *symbol = symbol_for(h, names[h - hooks], KSYM_NAME_LEN);
 	int err;
 
-	if (h->kp) {
-		h->kp->symbol_name = symbol;
-		err = register_kprobe(h->kp);
-	} else {
-		h->rp->kp.symbol_name = symbol;
-		err = register_kretprobe(h->rp);
-	}
+	h->kp->symbol_name = symbol;
+	err = register_kprobe(h->kp);
 	if (err) {
 		pr_err("ksm_vmshare: cannot probe %s (for %s): %s%d\n", symbol,
 		       h->role, err == -ENOENT ? "no such symbol, error " :
@@ -290,29 +284,18 @@ void ksmvs_hooks_unregister(void)
 
 		if (!h->registered)
 			continue;
-		if (h->kp)
-			unregister_kprobe(h->kp);
-		else
-			unregister_kretprobe(h->rp);
+		unregister_kprobe(h->kp);
 		h->registered = false;
 	}
 }
 
-/*
- * Probe hits lost (kretprobe instances exhausted, recursion): any is a
- * loss for the shadow.
- */
+/* Probe hits lost (a probe hit inside another's handler): any is a loss. */
 unsigned long ksmvs_hooks_missed(void)
 {
 	unsigned long missed = 0;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		if (hooks[i].kp)
-			missed += READ_ONCE(hooks[i].kp->nmissed);
-		else
-			missed += READ_ONCE(hooks[i].rp->nmissed) +
-				  READ_ONCE(hooks[i].rp->kp.nmissed);
-	}
+	for (i = 0; i < ARRAY_SIZE(hooks); i++)
+		missed += READ_ONCE(hooks[i].kp->nmissed);
 	return missed;
 }

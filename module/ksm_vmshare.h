@@ -79,7 +79,7 @@ struct ksmvs_row {
  * @reason: why degraded, or NULL
  * @ksm_pages: KSM pages tracked
  * @ksm_mappings: their mappings
- * @n_vms: VMs known
+ * @n_vms: VMs known (some may not be shown: see proc.c)
  * @shadow_bytes: memory the shadow uses now
  * @stats: event counts
  */

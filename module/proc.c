@@ -24,7 +24,18 @@ static const char *const state_names[] = {
 	[KSMVS_DEGRADED] = "degraded",
 };
 
-static void show_header(struct seq_file *m, const struct ksmvs_summary *s)
+/*
+ * Rows are VMs registered with KSM; an mm known from __ksm_enter() that
+ * failed to register, or one KSM has let go, has no row.
+ */
+static bool row_shown(const struct ksmvs_row *row)
+{
+	return row->counts.ksm_mapped ||
+	       test_bit(MMF_VM_MERGEABLE, &row->mm->flags);
+}
+
+static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
+			unsigned int n_shown)
 {
 	const struct ksmvs_stats *st = &s->stats;
 
@@ -34,7 +45,7 @@ static void show_header(struct seq_file *m, const struct ksmvs_summary *s)
 	seq_printf(m, "# ksm_pages: %ld\n", s->ksm_pages);
 	seq_printf(m, "# ksm_mappings: %ld\n", s->ksm_mappings);
 	seq_printf(m, "# full_scans_seen: %lu\n", st->scans);
-	seq_printf(m, "# vms: %u\n", s->n_vms);
+	seq_printf(m, "# vms: %u\n", n_shown);
 	seq_printf(m, "# shadow_bytes: %lu\n", s->shadow_bytes);
 	seq_printf(m, "# probe_missed: %lu\n", ksmvs_hooks_missed());
 	seq_printf(m, "# joins: %lu\n", st->joins);
@@ -75,15 +86,18 @@ static int ksmvs_proc_show(struct seq_file *m, void *v)
 {
 	struct ksmvs_summary sum;
 	struct ksmvs_row *rows;
-	unsigned int n, i;
+	unsigned int n, i, shown = 0;
 	int err;
 
 	err = ksmvs_snapshot(&sum, &rows, &n);
 	if (err)
 		return err;
-	show_header(m, &sum);
 	for (i = 0; i < n; i++)
-		show_row(m, &rows[i]);
+		shown += row_shown(&rows[i]);
+	show_header(m, &sum, shown);
+	for (i = 0; i < n; i++)
+		if (row_shown(&rows[i]))
+			show_row(m, &rows[i]);
 	ksmvs_release_rows(rows, n);
 	return 0;
 }

@@ -339,7 +339,10 @@ static void grow_hash(void)
 	kvfree(old);
 }
 
-/* Free VMs that exited and whose last mapping is gone. */
+/*
+ * Free VMs whose last mapping is gone and that exited (or whose process is
+ * gone: an mm whose __ksm_enter() failed never sees __ksm_exit()).
+ */
 static void reap_vms(void)
 {
 	struct ksmvs_vm *vm, *next;
@@ -347,10 +350,12 @@ static void reap_vms(void)
 
 	spin_lock(&track.lock);
 	list_for_each_entry_safe(vm, next, &track.vms, list) {
-		if (!vm->exiting || vm->sv.counts.ksm_mapped)
+		if (vm->sv.counts.ksm_mapped ||
+		    (!vm->exiting && atomic_read(&vm->mm->mm_users)))
 			continue;
 		list_del(&vm->list);
-		track.n_exiting--;
+		if (vm->exiting)
+			track.n_exiting--;
 		shadow_vm_remove(track.shadow, &vm->sv);
 	}
 	list_splice_init(&track.graveyard, &dead);

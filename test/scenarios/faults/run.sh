@@ -1,0 +1,46 @@
+# Bad input and lost events: a missing probe symbol, a non-root reader, a
+# bad write, failed allocations. Each gets a clear error or a degraded
+# state, and the module recovers by itself to exact counts.
+. ../lib.sh
+
+ksm_setup
+# a kernel without a needed function: insmod fails, naming it
+if insmod "$MODULE" symbol_override=leave=ksmvs_no_such_function 2>"$RUN/err"; then
+	fail faults/missing_symbol "insmod succeeded"
+	rmmod ksm_vmshare
+else
+	dmesg | grep -q "cannot probe ksmvs_no_such_function (for leave)" &&
+		[ ! -e "$PROC" ] && ! grep -q '^ksm_vmshare ' /proc/modules
+	check_eq faults/missing_symbol 0 $?
+fi
+
+# allocations fail while KSM merges: degraded, then back to exact
+module_load fail_alloc_every=3 || exit 1
+check_eq faults/proc_mode "-r--------" "$(ls -l "$PROC" | cut -c1-10)"
+check_eq faults/non_root_read EACCES "$(readas 65534 "$PROC")"
+start_vms ./recipe || exit 1
+wait_until 60 "state degraded nomem" \
+	sh -c "grep -qx '# state: degraded nomem' $PROC"
+check_eq faults/degraded "degraded nomem" "$(module_key state)"
+[ "$(module_key alloc_failures)" -gt 0 ]
+check_eq faults/alloc_failures_counted 0 $?
+echo 0 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
+wait_quiesce || exit 1
+wait_tracking
+compare_module faults/recovered
+
+# a bad write is refused and changes nothing; "resync" walks again
+if echo bogus >"$PROC" 2>"$RUN/err"; then
+	fail faults/bad_write "writing 'bogus' succeeded"
+else
+	check_eq faults/bad_write_error 1 "$(grep -c 'Invalid argument' "$RUN/err")"
+fi
+resyncs=$(module_key resyncs)
+echo resync >"$PROC"
+wait_until 60 "a resync to complete" \
+	sh -c "[ \$(sed -n 's/^# resyncs: //p' $PROC) -gt $resyncs ]"
+wait_tracking
+compare_module faults/after_resync
+stop_vms
+module_unload
+exit $FAILED
