@@ -19,11 +19,12 @@ WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
 PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas
-UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow
+UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
+	      $(BUILD)/test_victim
 
-.PHONY: all module programs unit test clean
+.PHONY: all module programs tools unit test clean
 
-all: module programs
+all: module tools programs
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -52,6 +53,18 @@ $(BUILD)/test_oracle: test/unit/test_oracle.c $(ORACLE) test/oracle/oracle_core.
 $(BUILD)/test_shadow: test/unit/test_shadow.c module/shadow.c include/ksm_vmshare/shadow.h test/unit/unit.h | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) -Iinclude -o $@ $< module/shadow.c
 
+# The CLI: static, so that the same binary runs in the test guest.
+VICTIM_SRCS := tools/ksm-victim.c tools/vmshare_format.c tools/vmname.c tools/select.c
+VICTIM_HDRS := tools/vmshare_format.h tools/vmname.h tools/select.h
+
+tools: tools/ksm-victim
+
+tools/ksm-victim: $(VICTIM_SRCS) $(VICTIM_HDRS)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $(VICTIM_SRCS)
+
+$(BUILD)/test_victim: test/unit/test_victim.c tools/vmshare_format.c tools/vmname.c tools/select.c $(VICTIM_HDRS) test/unit/unit.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -Itools -o $@ $< tools/vmshare_format.c tools/vmname.c tools/select.c
+
 unit: $(UNIT_TESTS)
 	@status=0; for t in $(UNIT_TESTS); do $$t || status=1; done; exit $$status
 
@@ -60,4 +73,4 @@ test:
 
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) tools/ksm-victim

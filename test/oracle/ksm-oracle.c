@@ -480,13 +480,14 @@ static void print_table(const struct oracle_result *res, long negative)
 		printf("# freed_by_evicting: %s %ld\n", g.evict[i],
 		       oracle_freed(g.pages, g.n_pages, evicted));
 	}
-	printf("# pid unique self_shared inter_shared ksm_mapped predicted_freed comm\n");
+	printf("# pid unique self_shared inter_shared ksm_mapped predicted_freed uss comm\n");
 	for (v = 0; v < g.n_vms; v++) {
 		const struct oracle_vm_counts *c = &g.vms[v].counts;
 
-		printf("%d %ld %ld %ld %ld %ld %s\n", g.vms[v].pid, c->unique,
-		       c->self_shared, c->inter_shared, c->ksm_mapped,
-		       c->predicted_freed, g.vms[v].comm);
+		printf("%d %ld %ld %ld %ld %ld %ld %s\n", g.vms[v].pid,
+		       c->unique, c->self_shared, c->inter_shared,
+		       c->ksm_mapped, c->predicted_freed, c->uss,
+		       g.vms[v].comm);
 	}
 }
 

@@ -38,6 +38,8 @@ void oracle_count(struct oracle_page *pages, size_t n, int n_vms,
 		j = run_end(pages, n, i);
 		if (pages[i].mapcount < j - i)
 			res->inconsistent++;
+		if (pages[i].mapcount == 1 && j - i == 1)
+			counts[pages[i].vm].uss++;
 		if (!pages[i].ksm) {
 			for (k = i; k < j; k++)
 				counts[pages[k].vm].unique++;

@@ -26,6 +26,7 @@ struct oracle_vm_counts {
 	long inter_shared;
 	long ksm_mapped;
 	long predicted_freed;
+	long uss;		/* pages it alone maps, once: smem's USS */
 };
 
 struct oracle_result {

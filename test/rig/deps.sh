@@ -9,6 +9,7 @@ packages=(
 	qemu-system-x86			# the guest
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch
+	jq				# checks ksm-victim --json
 )
 
 missing=()

@@ -21,7 +21,7 @@ file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
 install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas \
-	"$stage/ksmvs/bin/"
+	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 [ -z "$module" ] || cp "$module" "$stage/ksmvs/"
 

@@ -72,6 +72,16 @@ else
 	fail_step checkpatch "module sources are not checkpatch clean" host
 fi
 
+# ksm-victim over saved snapshots
+if make -s tools >build/tools.log 2>&1; then
+	test/victim/run.sh >build/victim.log 2>&1
+	count build/victim.log
+	summary+=("$(printf '%-28s %-12s %s' host ksm-victim "$counted")")
+else
+	cat build/tools.log >&2
+	fail_step tools "ksm-victim did not build" host
+fi
+
 if ! make -s programs >build/programs.log 2>&1; then
 	cat build/programs.log >&2
 	fail_step programs "test programs did not build" host

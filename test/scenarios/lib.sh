@@ -86,7 +86,7 @@ start_vms() {
 	shift
 	[ $# -gt 0 ] || set -- $(vmload vms "$recipe")
 	for vm in "$@"; do
-		vmload run "$recipe" "$vm" >"$RUN/$vm.log" 2>&1 &
+		vmload run "$recipe" "$vm" -name "guest=$vm" >"$RUN/$vm.log" 2>&1 &
 		echo $! >"$RUN/$vm.pid"
 		echo "$vm" >>"$RUN/alive"
 	done
@@ -375,4 +375,75 @@ compare_module() {
 		}' "$RUN/module" "$RUN/oracle.module" "$RUN/oracle.found" "$RUN/merging" \
 		>"$RUN/verdicts" || fail "$name/compare" "awk failed"
 	report "$RUN/verdicts"
+}
+
+# --- eviction -----------------------------------------------------------
+
+PAGE_KB=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
+
+# Anonymous pages in use: the drop of AnonPages is what an eviction gives
+# back (MemFree also moves with per-CPU lists and caches).
+anon_pages() {
+	echo 1 >/proc/sys/vm/stat_refresh
+	awk -v kb="$PAGE_KB" '$1 == "AnonPages:" { print $2 / kb }' /proc/meminfo
+}
+
+memfree_pages() {
+	echo 1 >/proc/sys/vm/stat_refresh
+	awk -v kb="$PAGE_KB" '$1 == "MemFree:" { print $2 / kb }' /proc/meminfo
+}
+
+# evict_victim NAME [STOP_COMMAND]: ask ksm-victim, check its choice with the
+# oracle (compare_module must have run), stop the victim (by STOP_COMMAND
+# PID, default kill), let KSM quiesce and measure what came back.
+evict_victim() {
+	local name=$1 stop=${2:-kill} victim oracle_pid predicted uss before after
+	local free_before free_after measured tolerance diff vm
+	ksm-victim --all >"$RUN/victim.txt"
+	ksm-victim --all --pages >"$RUN/victim.pages"
+	show "$RUN/victim.txt"
+	data "$name/victim" "$RUN/victim.pages"
+	victim=$(sed -n 's/^victim: .* (pid \([0-9]*\)) frees.*/\1/p' "$RUN/victim.pages")
+	# the oracle's answer: most freed; ties: less moved, then lower pid
+	oracle_pid=$(awk '$1 ~ /^[0-9]+$/ { print $1, $6, $2 + $5 }' "$RUN/oracle.module" |
+		sort -k2,2nr -k3,3n -k1,1n | awk 'NR == 1 { print $1 }')
+	check_eq "$name/victim_is_oracle_best" "$oracle_pid" "$victim"
+	predicted=$(awk -v p="$victim" '$1 == p { print $6 }' "$PROC")
+	uss=$(awk -v p="$victim" '$1 == p { print $7 }' "$RUN/oracle.module")
+	uss_pid=$(awk '$1 ~ /^[0-9]+$/ { print $7, $1 }' "$RUN/oracle.module" |
+		sort -k1,1nr | awk 'NR == 1 { print $2 }')
+
+	before=$(anon_pages)
+	free_before=$(memfree_pages)
+	$stop "$victim"
+	wait_until 60 "the victim to exit" sh -c "! kill -0 $victim 2>/dev/null"
+	for vm in $(cat "$RUN/alive"); do
+		[ "$(vm_pid "$vm")" = "$victim" ] || echo "$vm"
+	done >"$RUN/alive.new"
+	mv "$RUN/alive.new" "$RUN/alive"
+	wait_quiesce || return 1
+	after=$(anon_pages)
+	free_after=$(memfree_pages)
+	measured=$((before - after))
+	tolerance=$((predicted / 100 + 256))
+	diff=$((measured - predicted))
+	[ "$diff" -lt 0 ] && diff=$((-diff))
+	{
+		echo "victim pid $victim predicted_freed $predicted measured_anon $measured"
+		echo "memfree_delta $((free_after - free_before)) victim_uss $uss largest_uss_pid $uss_pid"
+	} >"$RUN/eviction"
+	data "$name/eviction" "$RUN/eviction"
+	{
+		echo
+		echo "Stopped the victim (pid $victim). Memory given back, in 4 KiB pages:"
+		echo "  predicted by ksm_vmshare: $predicted"
+		echo "  measured (drop of AnonPages in /proc/meminfo): $measured"
+		echo "  smem-style USS of the victim (pages mapped once): $uss"
+	} >"$RUN/show"
+	show "$RUN/show"
+	if [ "$diff" -le "$tolerance" ]; then
+		pass "$name/freed_as_predicted"
+	else
+		fail "$name/freed_as_predicted" "predicted $predicted, measured $measured (tolerance $tolerance)"
+	fi
 }

@@ -103,6 +103,9 @@ static void test_mixed(void)
 	oracle_count(pages, n_pages, 2, &res, c);
 	check_counts(&c[0], 2, 2, 1, 6);
 	check_counts(&c[1], 1, 1, 2, 4);
+	/* mapped once and by no one else: 10, 11, 24 and 12 */
+	CHECK_EQ(c[0].uss, 3);
+	CHECK_EQ(c[1].uss, 1);
 	CHECK_EQ(res.ksm_pages, 5);
 	CHECK_EQ(res.ksm_mappings, 10);
 	/* evicting vm 0 frees its 2 private + 20 + 24; 22 stays with vm 1 */

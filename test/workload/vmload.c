@@ -2,12 +2,15 @@
 /*
  * vmload: acts as one VM of a recipe, or predicts what KSM makes of one.
  *
- *   vmload run RECIPE VM      map and fill VM's memory, mark it mergeable,
+ *   vmload run RECIPE VM [ARG...]
+ *                             map and fill VM's memory, mark it mergeable,
  *                             print "ready PID PAGES START-END"; each
  *                             SIGUSR1 then runs
  *                             VM's actions of the next phase and prints
  *                             "phase NAME done" (or "phase NAME exit");
- *                             SIGTERM ends it.
+ *                             SIGTERM ends it. ARGs are ignored: the
+ *                             rig passes QEMU's "-name guest=VM" so that
+ *                             ksm-victim names it as it would a QEMU VM.
  *   vmload expect RECIPE [PHASE]
  *                             the counts KSM must reach once quiesced, after
  *                             PHASE (default: before any phase); '?' where
@@ -45,7 +48,7 @@ fatal(int status, const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s run RECIPE VM\n"
+		"usage: %s run RECIPE VM [ARG...]\n"
 		"       %s expect RECIPE [PHASE]\n"
 		"       %s vms RECIPE [PHASE]\n"
 		"       %s check RECIPE\n", prog, prog, prog, prog);
@@ -236,7 +239,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		usage();
-	if (!strcmp(argv[1], "run") && argc == 4) {
+	if (!strcmp(argv[1], "run") && argc >= 4) {
 		load(argv[2], &r);
 		return cmd_run(&r, argv[3]);
 	}
