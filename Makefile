@@ -18,7 +18,7 @@ STATIC := -static
 WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
-PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas
+PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon
 UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
 	      $(BUILD)/test_victim
 
@@ -38,6 +38,9 @@ $(BUILD)/vmload: test/workload/vmload.c $(WORKLOAD) test/workload/recipe.h | $(B
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $< $(WORKLOAD)
 
 $(BUILD)/readas: test/workload/readas.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
+
+$(BUILD)/qmon: test/workload/qmon.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/ksm-oracle: test/oracle/ksm-oracle.c $(ORACLE) test/oracle/oracle_core.h | $(BUILD)

@@ -2,11 +2,21 @@
 # Pack the test guest's initramfs: busybox, our /init, the static test
 # programs, the scenarios and (if given) the module built for that kernel.
 #
-#   initramfs.sh OUT.cpio.gz BINDIR [MODULE.ko]
+#   initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]
+#
+# --with-qemu adds this machine's qemu-system-x86_64 with the libraries ldd
+# names, its TCG accelerator module and its firmware, for scenarios that run
+# real QEMU VMs inside the guest (tens of MB: only those scenarios get it).
 set -euo pipefail
 
-out=${1:?usage: initramfs.sh OUT.cpio.gz BINDIR [MODULE.ko]}
-bindir=${2:?usage: initramfs.sh OUT.cpio.gz BINDIR [MODULE.ko]}
+with_qemu=0
+if [ "${1:-}" = --with-qemu ]; then
+	with_qemu=1
+	shift
+fi
+usage="usage: initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]"
+out=${1:?$usage}
+bindir=${2:?$usage}
 module=${3:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -20,10 +30,28 @@ file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
 	exit 1
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
-install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas \
+install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon \
 	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 [ -z "$module" ] || cp "$module" "$stage/ksmvs/"
+
+# copy_path FILE: FILE at the same path in the guest, links dereferenced
+copy_path() {
+	mkdir -p "$stage$(dirname "$1")"
+	cp -L "$1" "$stage$1"
+}
+
+if [ "$with_qemu" = 1 ]; then
+	qemu=$(command -v qemu-system-x86_64)
+	copy_path "$qemu"
+	ldd "$qemu" | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
+		while read -r lib; do copy_path "$lib"; done
+	copy_path /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+	for dir in /usr/share/qemu /usr/share/seabios; do
+		mkdir -p "$stage$dir"
+		cp -rL "$dir/." "$stage$dir/"
+	done
+fi
 
 (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) |
 	gzip -1 >"$out.tmp"

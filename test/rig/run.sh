@@ -96,12 +96,7 @@ for series in $series_list; do
 	fi
 	release=$(cat "$kernel/release")
 	work=build/rig/$release
-	rm -rf "$work/src"
-	mkdir -p "$work/src"
-	cp -r Kbuild module include "$work/src/"
-	if ! make -C "$kernel/kdir" M="$top/$work/src" modules >"$work/build.log" 2>&1 ||
-		grep -q 'warning:' "$work/build.log"; then
-		grep -E 'warning:|error:' "$work/build.log" | head -n 20 >&2
+	if ! test/rig/build-module.sh "$kernel" "$work"; then
 		fail_step module "module did not build cleanly ($work/build.log)" "$release"
 		continue
 	fi
@@ -111,11 +106,24 @@ for series in $series_list; do
 		fail_step initramfs "initramfs failed" "$release"
 		continue
 	fi
+	qemu_initramfs=
 	for scenario in $scenarios; do
+		initramfs=$work/initramfs.cpio.gz
+		# scenarios with real QEMU VMs get the initramfs that carries QEMU
+		if [ -e "test/scenarios/$scenario/needs-qemu" ]; then
+			initramfs=$work/initramfs-qemu.cpio.gz
+			if [ -z "$qemu_initramfs" ] &&
+				! test/rig/initramfs.sh --with-qemu "$initramfs" build \
+					"$work/src/ksm_vmshare.ko"; then
+				fail_step initramfs "initramfs with QEMU failed" "$release"
+				continue
+			fi
+			qemu_initramfs=$initramfs
+		fi
 		out=build/results/$release/$scenario
 		t0=$(date +%s)
 		echo "== $release: $scenario" >&2
-		test/rig/boot.sh "$kernel/vmlinuz" "$work/initramfs.cpio.gz" \
+		test/rig/boot.sh "$kernel/vmlinuz" "$initramfs" \
 			"$scenario" "$out"
 		count "$out/results.txt"
 		summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" "$scenario" "$counted" $(($(date +%s) - t0)))")

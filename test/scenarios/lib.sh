@@ -447,3 +447,52 @@ evict_victim() {
 		fail "$name/freed_as_predicted" "predicted $predicted, measured $measured (tolerance $tolerance)"
 	fi
 }
+
+# --- real QEMU VMs ------------------------------------------------------
+
+# Each VM is a paused QEMU (-S: no guest code runs) whose RAM holds the
+# recipe's image of that VM, put there by QEMU's loader device at 2 MiB so
+# that transparent huge pages hold nothing but the image.
+QEMU_RAM_MB=64
+QEMU_IMAGE_ADDR=0x200000
+
+# Up (its loader has run) once the monitor says paused; a QEMU that died
+# ends the wait at once.
+qemu_settled() {
+	kill -0 "$(vm_pid "$1")" 2>/dev/null || return 0
+	qmon "$RUN/$1.mon" "info status" 2>/dev/null | grep -q 'VM status: paused'
+}
+
+# start_qemu_vms RECIPE [VM...]
+start_qemu_vms() {
+	local recipe=$1 vm
+	shift
+	[ $# -gt 0 ] || set -- $(vmload vms "$recipe")
+	for vm in "$@"; do
+		vmload blob "$recipe" "$vm" "$RUN/$vm.img" || return 1
+		qemu-system-x86_64 -name "guest=$vm" -machine pc -accel tcg \
+			-cpu qemu64 -m "$QEMU_RAM_MB" -S -nodefaults -display none \
+			-chardev "socket,id=mon,path=$RUN/$vm.mon,server=on,wait=off" \
+			-mon chardev=mon,mode=readline \
+			-device "loader,file=$RUN/$vm.img,addr=$QEMU_IMAGE_ADDR,force-raw=on" \
+			>"$RUN/$vm.log" 2>&1 &
+		echo $! >"$RUN/$vm.pid"
+		echo "$vm" >>"$RUN/alive"
+	done
+	for vm in "$@"; do
+		wait_until 120 "QEMU VM $vm to be up and paused" qemu_settled "$vm" ||
+			return 1
+		if ! kill -0 "$(vm_pid "$vm")" 2>/dev/null; then
+			fail "qemu/$vm" "QEMU exited: $(tail -n 3 "$RUN/$vm.log")"
+			return 1
+		fi
+	done
+}
+
+# qemu_quit PID: stop a QEMU VM the way an operator would, by its monitor
+qemu_quit() {
+	local vm
+	for vm in $(cat "$RUN/alive"); do
+		[ "$(vm_pid "$vm")" = "$1" ] && qmon "$RUN/$vm.mon" quit >/dev/null
+	done
+}

@@ -17,6 +17,9 @@
  *                             the recipe does not determine them.
  *   vmload vms RECIPE [PHASE] the VMs running after PHASE (default: the
  *                             ones that run from the beginning)
+ *   vmload blob RECIPE VM FILE
+ *                             write VM's memory image to FILE, for a real
+ *                             QEMU to load into guest RAM (-device loader)
  *   vmload check RECIPE       parse only.
  */
 #include <errno.h>
@@ -51,7 +54,8 @@ static void usage(void)
 		"usage: %s run RECIPE VM [ARG...]\n"
 		"       %s expect RECIPE [PHASE]\n"
 		"       %s vms RECIPE [PHASE]\n"
-		"       %s check RECIPE\n", prog, prog, prog, prog);
+		"       %s blob RECIPE VM FILE\n"
+		"       %s check RECIPE\n", prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -186,6 +190,34 @@ static int vm_run_phase(struct vm *vm, int p)
 	return 0;
 }
 
+static int cmd_blob(const struct recipe *r, const char *name,
+		    const char *path)
+{
+	size_t page_size = sysconf(_SC_PAGESIZE);
+	unsigned char *page = malloc(page_size);
+	unsigned long i, pages;
+	FILE *f;
+	int v = recipe_vm_index(r, name);
+
+	if (v < 0)
+		fatal(2, "no VM '%s' in the recipe", name);
+	if (!page)
+		fatal(1, "out of memory");
+	f = fopen(path, "w");
+	if (!f)
+		fatal(1, "%s: %s", path, strerror(errno));
+	pages = recipe_vm_pages(r, v);
+	for (i = 0; i < pages; i++) {
+		recipe_fill_page(page, page_size, recipe_page_key(r, v, i));
+		if (fwrite(page, page_size, 1, f) != 1)
+			fatal(1, "%s: %s", path, strerror(errno));
+	}
+	if (fclose(f))
+		fatal(1, "%s: %s", path, strerror(errno));
+	free(page);
+	return 0;
+}
+
 static int cmd_run(const struct recipe *r, const char *name)
 {
 	struct vm vm = { .r = r };
@@ -250,6 +282,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "vms") && argc <= 4) {
 		load(argv[2], &r);
 		return cmd_vms(&r, argc == 4 ? argv[3] : NULL);
+	}
+	if (!strcmp(argv[1], "blob") && argc == 5) {
+		load(argv[2], &r);
+		return cmd_blob(&r, argv[3], argv[4]);
 	}
 	if (!strcmp(argv[1], "check") && argc == 3) {
 		load(argv[2], &r);

@@ -1,26 +1,50 @@
-# The README's demo: start VMs with known sharing, let KSM merge, show what
-# the kernel's counters say and what the page tables say per VM.
+# The README's demo, on real QEMU processes: three named VMs whose guest RAM
+# shares content in different ways, the module, ksm-victim, and the victim
+# stopped through its QEMU monitor. Checked as it goes.
 . ../lib.sh
 
 ksm_setup
-start_vms ./recipe || exit 1
+module_load || exit 1
+start_qemu_vms ./recipe || exit 1
 wait_quiesce || exit 1
+wait_tracking
+compare_module demo/before
 {
-	echo "Three test VMs (the recipe: test/scenarios/demo/recipe):"
-	for vm in $(cat "$RUN/alive"); do
-		echo "  $vm = pid $(vm_pid "$vm")"
-	done
+	echo "Three paused QEMU VMs (qemu-system-x86_64 -S -name guest=NAME -m ${QEMU_RAM_MB}M),"
+	echo "each with 16 MiB of guest RAM content (test/scenarios/demo/recipe):"
+	echo "  web:   8 MiB OS image + 2 MiB library + 2 MiB twice + 4 MiB own data"
+	echo "  db:    8 MiB OS image + 2 MiB library + 6 MiB own data"
+	echo "  cache: 8 MiB OS image + 8 MiB own data"
 	echo
-	echo "KSM's own counters (/sys/kernel/mm/ksm):"
-	echo "  pages_shared $(ksm pages_shared), pages_sharing $(ksm pages_sharing)"
+	echo "KSM merged them: pages_shared $(ksm pages_shared), pages_sharing $(ksm pages_sharing)."
 	echo
-	echo "Ground truth per VM, in 4 KiB pages (ksm-oracle, from page tables):"
-	ksm-oracle $(alive_pids) | awk '
-		$1 == "#" && $2 == "pid" { printf "  %-7s %7s %7s %7s %7s %9s\n", "pid", "unique", "self", "inter", "mapped", "freed-if-gone"; next }
-		$1 ~ /^[0-9]+$/ { printf "  %-7s %7s %7s %7s %7s %9s\n", $1, $2, $3, $4, $5, $6 }'
+	echo "/proc/ksm_vmshare (4 KiB pages):"
+	sed 's/^/  /' "$PROC" | grep -v '^  # \(joins\|leaves\|pages_dropped\|migrations\|alloc_failures\|resyncs\|probe_missed\|shadow_bytes\|leaves_unknown\)'
+	echo
+	echo "ksm-victim:"
 } >"$RUN/show"
 show "$RUN/show"
-compare_expect demo ./recipe
-check_kernel demo
+# every VM is shown by its -name
+ksm-victim >"$RUN/names"
+for vm in web db cache; do
+	if grep -q "^$vm  *$(vm_pid "$vm") " "$RUN/names"; then
+		pass "demo/named/$vm"
+	else
+		fail "demo/named/$vm" "ksm-victim does not show $vm: $(cat "$RUN/names")"
+	fi
+done
+# QEMU's own memory (heap, not guest RAM) is unique to each VM
+vmload expect ./recipe >"$RUN/expect"
+for vm in web db cache; do
+	echo "$vm $(awk -v v="$vm" '$1 == v { print $2 }' "$RUN/expect") $(awk -v p="$(vm_pid "$vm")" '$1 == p { print $2 }' "$PROC")"
+done | awk '{ printf "%s qemu_own_pages %d\n", $1, $3 - $2 }' >"$RUN/overhead"
+data demo/qemu_overhead "$RUN/overhead"
+evict_victim demo qemu_quit
+compare_module demo/after
+{
+	echo
+	echo "QEMU's own memory (not guest RAM) counts as unique: $(awk '{ printf "%s %.1f MiB  ", $1, $3 * 4 / 1024 }' "$RUN/overhead")"
+} >"$RUN/show"
+show "$RUN/show"
 stop_vms
 exit $FAILED
