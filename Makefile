@@ -18,11 +18,12 @@ STATIC := -static
 WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
-PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon
+PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon \
+	    $(BUILD)/timeit
 UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
 	      $(BUILD)/test_victim
 
-.PHONY: all module programs tools unit test clean
+.PHONY: all module programs tools unit test bench clean
 
 all: module tools programs
 
@@ -41,6 +42,9 @@ $(BUILD)/readas: test/workload/readas.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/qmon: test/workload/qmon.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
+
+$(BUILD)/timeit: test/workload/timeit.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/ksm-oracle: test/oracle/ksm-oracle.c $(ORACLE) test/oracle/oracle_core.h | $(BUILD)
@@ -73,6 +77,14 @@ unit: $(UNIT_TESTS)
 
 test:
 	./run-tests
+
+# Benchmarks: costs measured side by side in one boot per kernel.
+bench: programs tools
+	test/rig/run.sh --no-unit -s bench
+	@for f in $(BUILD)/results/*/bench/results.txt; do \
+		echo "== $$(dirname $$(dirname $$f) | xargs basename)"; \
+		sed -n 's/^SHOW //p' $$f; \
+	done
 
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -30,7 +30,7 @@ file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
 	exit 1
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
-install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon \
+install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit \
 	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 [ -z "$module" ] || cp "$module" "$stage/ksmvs/"

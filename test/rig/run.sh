@@ -23,7 +23,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$scenarios" ] ||
-	scenarios=$(cd test/scenarios && for d in */; do [ -f "$d/run.sh" ] && echo "${d%/}"; done)
+	scenarios=$(cd test/scenarios && for d in */; do
+		[ -f "$d/run.sh" ] && [ ! -e "$d/bench-only" ] && echo "${d%/}"
+	done)
 
 passed=0
 failed=0

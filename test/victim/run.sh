@@ -123,6 +123,15 @@ run usage_count 2 -p "$normal" --count 3 && has usage_count 'count needs --watch
 run usage_watch 2 -p "$normal" --watch 0 && verdict usage_watch ok
 run usage_extra 2 -p "$normal" extra && has usage_extra "unexpected argument 'extra'" "$tmp/err"
 run help 0 --help && has help '^  -n, --need SIZE'
+# every option --help lists is documented in the man page
+man=$here/../../tools/ksm-victim.8
+for o in $(grep -oE -- '--[a-z-]+' "$tmp/out" | sort -u); do
+	if grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" "$man"; then
+		verdict "man/$o" ok
+	else
+		verdict "man/$o" "not in ksm-victim.8"
+	fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -43,4 +43,12 @@ wait_tracking
 compare_module faults/after_resync
 stop_vms
 module_unload
+# unloaded: no probe of ours is left on KSM's functions
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+if grep -qE 'stable_tree_append|remove_rmap_item_from_tree|__ksm_enter' \
+	/sys/kernel/debug/kprobes/list; then
+	fail faults/probes_gone "$(cat /sys/kernel/debug/kprobes/list)"
+else
+	pass faults/probes_gone
+fi
 exit $FAILED

@@ -1,0 +1,60 @@
+# make bench: what the module costs, measured side by side in one boot.
+#  - ksmd's full scan with and without the probes (the leave probe fires
+#    on every unstable page of every scan);
+#  - reading /proc/ksm_vmshare against computing the same from page tables
+#    (ksm-oracle), at two sizes: the first stays flat, the second grows;
+#  - the shadow's memory per tracked mapping, from the growth between sizes.
+. ../lib.sh
+
+# ms per full scan, over 4 scans
+scan_ms() {
+	local s0 t0
+	s0=$(ksm full_scans)
+	t0=$(now_ms)
+	wait_until 300 "4 full scans" sh -c "[ \$(cat $KSM/full_scans) -ge $((s0 + 4)) ]" || return 1
+	echo $((($(now_ms) - t0) / 4))
+}
+
+measure_reads() {
+	proc_ns=$(timeit read 200 "$PROC")
+	oracle_ns=$(timeit run 3 ksm-oracle $(alive_pids))
+	maps=$(module_key ksm_mappings)
+	bytes=$(module_key shadow_bytes)
+}
+
+ksm_setup
+start_vms ./small || exit 1
+wait_quiesce || exit 1
+off1=$(scan_ms)
+module_load || exit 1
+wait_tracking
+on1=$(scan_ms)
+module_unload
+off2=$(scan_ms)
+module_load || exit 1
+wait_tracking
+on2=$(scan_ms)
+compare_module bench/small
+measure_reads
+small="$maps $proc_ns $oracle_ns $bytes"
+
+start_vms ./large || exit 1
+wait_quiesce || exit 1
+wait_tracking
+compare_module bench/large
+measure_reads
+large="$maps $proc_ns $oracle_ns $bytes"
+
+echo "$off1 $on1 $off2 $on2 $small $large" | awk '{
+	off = ($1 + $3) / 2; on = ($2 + $4) / 2
+	printf "ksmd full scan (18,000 pages, 7,000 of them unstable): %d ms without the module, %d ms with it: ratio %.2f\n", off, on, on / off
+	printf "\n%-10s %12s %16s %14s %10s\n", "mappings", "proc read", "ksm-oracle run", "oracle/proc", "shadow"
+	printf "%-10d %9.1f us %13.1f ms %14.0f %7.1f KiB\n", $5, $6 / 1000, $7 / 1e6, $7 / $6, $8 / 1024
+	printf "%-10d %9.1f us %13.1f ms %14.0f %7.1f KiB\n", $9, $10 / 1000, $11 / 1e6, $11 / $10, $12 / 1024
+	printf "\nproc read grew %.2fx while the mappings grew %.2fx (ksm-oracle: %.2fx)\n", $10 / $6, $9 / $5, $11 / $7
+	printf "shadow memory per tracked mapping, from the growth: %.1f bytes\n", ($12 - $8) / ($9 - $5)
+}' >"$RUN/show"
+show "$RUN/show"
+data bench/figures "$RUN/show"
+stop_vms
+exit $FAILED
