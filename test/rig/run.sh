@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$scenarios" ] ||
 	scenarios=$(cd test/scenarios && for d in */; do
-		[ -f "$d/run.sh" ] && [ ! -e "$d/bench-only" ] && echo "${d%/}"
+		[ -f "$d/run.sh" ] && [ ! -e "$d/bench-only" ] && [ ! -e "$d/stress-only" ] && echo "${d%/}"
 	done)
 
 passed=0
