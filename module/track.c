@@ -374,43 +374,22 @@ static void maint_fn(struct work_struct *work)
 }
 
 /*
- * Walk every VM's page tables. The mms are held with mmgrab() while the
- * list is copied, so none can go away under the walk.
+ * Walk every VM's page tables. The snapshot holds each mm with mmgrab(),
+ * so none can go away under the walk.
  */
 static void walk_all(void)
 {
-	struct mm_struct **mms;
-	struct ksmvs_vm *vm;
+	struct ksmvs_summary sum;
+	struct ksmvs_row *rows;
 	unsigned int n, i;
 
-again:
-	spin_lock(&track.lock);
-	n = track.shadow->n_vms;
-	spin_unlock(&track.lock);
-	mms = kvcalloc(n + 1, sizeof(*mms), GFP_KERNEL);
-	if (!mms) {
+	if (ksmvs_snapshot(&sum, &rows, &n)) {
 		ksmvs_degrade("nomem");
 		return;
 	}
-	spin_lock(&track.lock);
-	if (track.shadow->n_vms > n) {
-		spin_unlock(&track.lock);
-		kvfree(mms);
-		goto again;
-	}
-	n = 0;
-	list_for_each_entry(vm, &track.vms, list) {
-		mmgrab(vm->mm);
-		mms[n++] = vm->mm;
-	}
-	spin_unlock(&track.lock);
-
-	for (i = 0; i < n; i++) {
-		if (!ksmvs_stopping())
-			ksmvs_walk_mm(mms[i]);
-		mmdrop(mms[i]);
-	}
-	kvfree(mms);
+	for (i = 0; i < n && !ksmvs_stopping(); i++)
+		ksmvs_walk_mm(rows[i].mm);
+	ksmvs_release_rows(rows, n);
 }
 
 static void resync_fn(struct work_struct *work)

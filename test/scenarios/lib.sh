@@ -79,6 +79,12 @@ vm_ready() {
 	grep -q '^ready ' "$RUN/$1.log"
 }
 
+# vm_started VM PID: the scenario knows VM by name from now on
+vm_started() {
+	echo "$2" >"$RUN/$1.pid"
+	echo "$1" >>"$RUN/alive"
+}
+
 # start_vms RECIPE [VM...]: start the VMs (by default those of the recipe
 # that run from the beginning)
 start_vms() {
@@ -87,8 +93,7 @@ start_vms() {
 	[ $# -gt 0 ] || set -- $(vmload vms "$recipe")
 	for vm in "$@"; do
 		vmload run "$recipe" "$vm" -name "guest=$vm" >"$RUN/$vm.log" 2>&1 &
-		echo $! >"$RUN/$vm.pid"
-		echo "$vm" >>"$RUN/alive"
+		vm_started "$vm" $!
 	done
 	for vm in "$@"; do
 		wait_until 120 "VM $vm to fill its memory" vm_ready "$vm" ||
@@ -479,8 +484,7 @@ start_qemu_vms() {
 			-mon chardev=mon,mode=readline \
 			-device "loader,file=$RUN/$vm.img,addr=$QEMU_IMAGE_ADDR,force-raw=on" \
 			>"$RUN/$vm.log" 2>&1 &
-		echo $! >"$RUN/$vm.pid"
-		echo "$vm" >>"$RUN/alive"
+		vm_started "$vm" $!
 	done
 	for vm in "$@"; do
 		wait_until 120 "QEMU VM $vm to be up and paused" qemu_settled "$vm" ||
