@@ -26,9 +26,10 @@
  *
  * Every join checks it. At stable_tree_append()'s entry @address must not
  * yet carry STABLE_FLAG and @mm must be an mm registered with KSM; by the
- * next join or leave (both run under KSM's own mutex, so nothing else
- * touches the item in between) @address must carry STABLE_FLAG and @head
- * must be the stable node the append was given. One failure stops
+ * next join, leave or page drop (all under KSM's own mutex, so nothing
+ * else touches the item in between, and an item is never freed or has its
+ * flag cleared without one of them running first) @address must carry
+ * STABLE_FLAG and @head must be the stable node the append was given. One failure stops
  * tracking for good ("degraded layout"). Only plain kprobes are used: no
  * return probe is left pending on ksmd's stack when the module unloads.
  */
@@ -56,7 +57,10 @@ static const void *pending_node;
 
 static struct ksmvs_rmap_item *rmap_item_arg(struct pt_regs *regs, int n)
 {
-	return (struct ksmvs_rmap_item *)regs_get_kernel_argument(regs, n);
+	/* the test skew stays within the 64-byte item: head is at 40 */
+	return (struct ksmvs_rmap_item *)(regs_get_kernel_argument(regs, n) +
+					  (ksmvs_layout_skew & 16) +
+					  (ksmvs_layout_skew & 8));
 }
 
 static void check_pending_append(void)
@@ -118,9 +122,11 @@ static int leave_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct ksmvs_rmap_item *item = rmap_item_arg(regs, 0);
 	unsigned long address = READ_ONCE(item->address);
 
+	/* the item may be the one just appended, about to be freed */
+	if (unlikely(READ_ONCE(pending_item)))
+		check_pending_append();
 	if (likely(!(address & KSM_STABLE_FLAG)))
 		return 0;
-	check_pending_append();
 	ksmvs_on_leave(READ_ONCE(item->mm), address & PAGE_MASK,
 		       READ_ONCE(item->head));
 	return 0;
@@ -129,6 +135,8 @@ static int leave_pre(struct kprobe *kp, struct pt_regs *regs)
 /* remove_node_from_stable_tree(stable_node): a stale KSM page goes. */
 static int drop_pre(struct kprobe *kp, struct pt_regs *regs)
 {
+	/* the drop clears STABLE_FLAG of the page's items: check first */
+	check_pending_append();
 	ksmvs_on_drop((const void *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }

@@ -17,6 +17,7 @@
 /* Module parameters (main.c). */
 extern char *ksmvs_symbol_override;
 extern unsigned int ksmvs_fail_alloc_every;
+extern unsigned int ksmvs_layout_skew;
 
 /**
  * struct ksmvs_vm - one address space registered with KSM

@@ -23,6 +23,11 @@ module_param_named(symbol_override, ksmvs_symbol_override, charp, 0444);
 MODULE_PARM_DESC(symbol_override,
 		 "ROLE=SYMBOL[,...]: probe SYMBOL for ROLE (enter, exit, join, leave, drop, migrate, scan)");
 
+unsigned int ksmvs_layout_skew;
+module_param_named(test_layout_skew, ksmvs_layout_skew, uint, 0444);
+MODULE_PARM_DESC(test_layout_skew,
+		 "testing: read KSM's rmap_item this many bytes off (0, 8 or 16), so that the layout check refuses");
+
 unsigned int ksmvs_fail_alloc_every;
 module_param_named(fail_alloc_every, ksmvs_fail_alloc_every, uint, 0644);
 MODULE_PARM_DESC(fail_alloc_every,

@@ -14,6 +14,20 @@ else
 	check_eq faults/missing_symbol 0 $?
 fi
 
+# a private layout that does not match: tracking refuses, nothing breaks
+module_load test_layout_skew=8 || exit 1
+start_vms ./recipe || exit 1
+wait_until 60 "state degraded layout" \
+	sh -c "grep -qx '# state: degraded layout' $PROC"
+check_eq faults/layout_refused "degraded layout" "$(module_key state)"
+check_eq faults/layout_no_pages 0 "$(module_key ksm_pages)"
+dmesg | grep -q "rmap_item layout does not match"
+check_eq faults/layout_logged 0 $?
+stop_vms
+: >"$RUN/alive"
+module_unload
+ksm_setup
+
 # allocations fail while KSM merges: degraded, then back to exact
 module_load fail_alloc_every=3 || exit 1
 check_eq faults/proc_mode "-r--------" "$(ls -l "$PROC" | cut -c1-10)"
