@@ -159,7 +159,7 @@ static int migrate_pre(struct kprobe *kp, struct pt_regs *regs)
  */
 static int enter_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	ksmvs_on_enter((struct mm_struct *)regs_get_kernel_argument(regs, 0));
+	ksmvs_add_mm((struct mm_struct *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }
 

@@ -80,7 +80,6 @@ struct ksmvs_row {
  * @reason: why degraded, or NULL
  * @ksm_pages: KSM pages tracked
  * @ksm_mappings: their mappings
- * @n_vms: VMs known (some may not be shown: see proc.c)
  * @shadow_bytes: memory the shadow uses now
  * @stats: event counts
  */
@@ -89,7 +88,6 @@ struct ksmvs_summary {
 	const char *reason;
 	long ksm_pages;
 	long ksm_mappings;
-	unsigned int n_vms;
 	unsigned long shadow_bytes;
 	struct ksmvs_stats stats;
 };
@@ -99,7 +97,6 @@ int ksmvs_track_init(void);
 void ksmvs_track_exit(void);
 void ksmvs_start_walk(void);
 int ksmvs_add_mm(struct mm_struct *mm);
-void ksmvs_on_enter(struct mm_struct *mm);
 void ksmvs_on_exit(struct mm_struct *mm);
 int ksmvs_on_join(const void *mm, unsigned long addr, const void *node);
 void ksmvs_on_leave(const void *mm, unsigned long addr, const void *node);

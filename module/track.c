@@ -191,11 +191,6 @@ int ksmvs_add_mm(struct mm_struct *mm)
 	return ret;
 }
 
-void ksmvs_on_enter(struct mm_struct *mm)
-{
-	ksmvs_add_mm(mm);
-}
-
 void ksmvs_on_exit(struct mm_struct *mm)
 {
 	struct ksmvs_vm *vm;
@@ -211,32 +206,42 @@ void ksmvs_on_exit(struct mm_struct *mm)
 }
 
 /*
+ * A mapping joins, from a probe or from the walk: shadow_join()'s result,
+ * or -ENOENT if no VM has mm. Called with track.lock held.
+ */
+static int join_locked(const void *mm, unsigned long addr, const void *node)
+{
+	struct ksmvs_vm *vm = find_vm(mm);
+	int ret;
+
+	if (!vm)
+		return -ENOENT;
+	ret = shadow_join(track.shadow, &vm->sv, addr, node);
+	if (ret < 0) {
+		track.stats.alloc_failures++;
+		degrade_locked("nomem");
+	} else {
+		want_maint_locked(NULL);	/* the hash may want to grow */
+	}
+	return ret;
+}
+
+/*
  * mm here was read from a private structure and is only compared, never
  * dereferenced: -ENOENT if no VM has it.
  */
 int ksmvs_on_join(const void *mm, unsigned long addr, const void *node)
 {
-	struct ksmvs_vm *vm;
 	int ret = 0;
 
 	spin_lock(&track.lock);
-	if (track.layout_bad)
-		goto out;
-	vm = find_vm(mm);
-	if (!vm) {
-		ret = -ENOENT;
-		goto out;
+	if (!track.layout_bad) {
+		ret = join_locked(mm, addr, node);
+		if (ret >= 0)
+			track.stats.joins++;
 	}
-	if (shadow_join(track.shadow, &vm->sv, addr, node) < 0) {
-		track.stats.alloc_failures++;
-		degrade_locked("nomem");
-		goto out;
-	}
-	track.stats.joins++;
-	want_maint_locked(NULL);
-out:
 	spin_unlock(&track.lock);
-	return ret;
+	return ret == -ENOENT ? -ENOENT : 0;
 }
 
 void ksmvs_on_leave(const void *mm, unsigned long addr, const void *node)
@@ -286,21 +291,15 @@ void ksmvs_on_scan(void)
 	}
 }
 
+/* 1 if the walk recorded a mapping the shadow did not know. */
 int ksmvs_walk_record(struct mm_struct *mm, unsigned long addr,
 		      const void *node)
 {
-	struct ksmvs_vm *vm;
 	int ret = 0;
 
 	spin_lock(&track.lock);
-	vm = find_vm(mm);
-	if (vm && !track.layout_bad) {
-		ret = shadow_join(track.shadow, &vm->sv, addr, node);
-		if (ret < 0) {
-			track.stats.alloc_failures++;
-			degrade_locked("nomem");
-		}
-	}
+	if (!track.layout_bad)
+		ret = join_locked(mm, addr, node);
 	spin_unlock(&track.lock);
 	return ret;
 }
@@ -472,7 +471,6 @@ again:
 	sum->reason = track.reason;
 	sum->ksm_pages = track.shadow->ksm_pages;
 	sum->ksm_mappings = track.shadow->ksm_mappings;
-	sum->n_vms = track.shadow->n_vms;
 	sum->shadow_bytes = shadow_bytes_locked();
 	sum->stats = track.stats;
 	spin_unlock(&track.lock);
