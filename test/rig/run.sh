@@ -51,17 +51,19 @@ fail_step() {
 }
 
 if [ "$unit" = 1 ]; then
-	if make -s unit >build/unit.log 2>&1 || true; then
-		cat build/unit.log
-		p=$(sed -n 's/^[a-z_]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/unit.log | paste -sd+ | bc)
-		f=$(sed -n 's/^[a-z_]*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/unit.log | paste -sd+ | bc)
-		if [ -z "$p" ]; then
-			fail_step unit "the unit tests did not build or run (build/unit.log)" host
-		else
-			passed=$((passed + p))
-			failed=$((failed + f))
-			summary+=("$(printf '%-28s %-12s %s' host unit "$p passed, $f failed")")
-		fi
+	make -s unit >build/unit.log 2>&1
+	unit_status=$?
+	cat build/unit.log
+	# each test binary ends with "NAME: N passed, N failed"
+	read -r p f < <(awk '/^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ {
+		p += $2; f += $4 } END { print p + 0, f + 0 }' build/unit.log)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	# one that did not build or crashed before its line is a failure too
+	if [ "$unit_status" != 0 ] && [ "$f" = 0 ]; then
+		fail_step unit "a unit test did not build or run to its end (build/unit.log)" host
+	else
+		summary+=("$(printf '%-28s %-12s %s' host unit "$p passed, $f failed")")
 	fi
 fi
 

@@ -85,6 +85,12 @@ vm_started() {
 	echo "$1" >>"$RUN/alive"
 }
 
+# vm_stopped VM: the scenario no longer counts VM among the live ones
+vm_stopped() {
+	grep -vx "$1" "$RUN/alive" >"$RUN/alive.new"
+	mv "$RUN/alive.new" "$RUN/alive"
+}
+
 # start_vms RECIPE [VM...]: start the VMs (by default those of the recipe
 # that run from the beginning)
 start_vms() {
@@ -122,8 +128,7 @@ run_phase() {
 	for vm in $(cat "$RUN/alive"); do
 		if grep -q "^phase $1 exit" "$RUN/$vm.log"; then
 			wait "$(vm_pid "$vm")" 2>/dev/null
-			grep -vx "$vm" "$RUN/alive" >"$RUN/alive.new"
-			mv "$RUN/alive.new" "$RUN/alive"
+			vm_stopped "$vm"
 		fi
 	done
 }
@@ -389,24 +394,22 @@ compare_module() {
 
 PAGE_KB=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
 
-# Anonymous pages in use: the drop of AnonPages is what an eviction gives
-# back (MemFree also moves with per-CPU lists and caches).
-anon_pages() {
+# "ANON FREE": AnonPages and MemFree in pages, from one refresh. The drop
+# of AnonPages is what an eviction gives back (MemFree also moves with
+# per-CPU lists and caches).
+meminfo_pages() {
 	echo 1 >/proc/sys/vm/stat_refresh
-	awk -v kb="$PAGE_KB" '$1 == "AnonPages:" { print $2 / kb }' /proc/meminfo
-}
-
-memfree_pages() {
-	echo 1 >/proc/sys/vm/stat_refresh
-	awk -v kb="$PAGE_KB" '$1 == "MemFree:" { print $2 / kb }' /proc/meminfo
+	awk -v kb="$PAGE_KB" '$1 == "AnonPages:" { anon = $2 / kb }
+		$1 == "MemFree:" { free = $2 / kb }
+		END { print anon, free }' /proc/meminfo
 }
 
 # evict_victim NAME [STOP_COMMAND]: ask ksm-victim, check its choice with the
 # oracle (compare_module must have run), stop the victim (by STOP_COMMAND
 # PID, default kill), let KSM quiesce and measure what came back.
 evict_victim() {
-	local name=$1 stop=${2:-kill} victim oracle_pid predicted uss before after
-	local free_before free_after measured tolerance diff vm
+	local name=$1 stop=${2:-kill} victim oracle_pid predicted uss uss_pid
+	local before after free_before free_after measured tolerance diff vm
 	ksm-victim --all >"$RUN/victim.txt"
 	ksm-victim --all --pages >"$RUN/victim.pages"
 	show "$RUN/victim.txt"
@@ -421,17 +424,18 @@ evict_victim() {
 	uss_pid=$(awk '$1 ~ /^[0-9]+$/ { print $7, $1 }' "$RUN/oracle.module" |
 		sort -k1,1nr | awk 'NR == 1 { print $2 }')
 
-	before=$(anon_pages)
-	free_before=$(memfree_pages)
+	set -- $(meminfo_pages)
+	before=$1
+	free_before=$2
 	$stop "$victim"
 	wait_until 60 "the victim to exit" sh -c "! kill -0 $victim 2>/dev/null"
 	for vm in $(cat "$RUN/alive"); do
-		[ "$(vm_pid "$vm")" = "$victim" ] || echo "$vm"
-	done >"$RUN/alive.new"
-	mv "$RUN/alive.new" "$RUN/alive"
+		[ "$(vm_pid "$vm")" = "$victim" ] && vm_stopped "$vm"
+	done
 	wait_quiesce || return 1
-	after=$(anon_pages)
-	free_after=$(memfree_pages)
+	set -- $(meminfo_pages)
+	after=$1
+	free_after=$2
 	measured=$((before - after))
 	tolerance=$((predicted / 100 + 256))
 	diff=$((measured - predicted))
