@@ -11,23 +11,43 @@
 #include <linux/version.h>
 
 /*
- * get_user_pages_remote() lost its "vmas" argument in 6.5
- * (commit ca5e863233e8, "mm/gup: remove vmas parameter from
- * get_user_pages_remote()").
+ * The stable node of a KSM folio: its mapping without the flag bits.
  */
-static inline long ksmvs_gup_remote(struct mm_struct *mm, unsigned long start,
-				    unsigned long nr_pages,
-				    unsigned int gup_flags,
-				    struct page **pages)
+static inline const void *ksmvs_folio_stable_node(struct folio *folio)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-	return get_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
-				     NULL, NULL);
-#else
-	return get_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
-				     NULL);
-#endif
+	return (const void *)((unsigned long)READ_ONCE(folio->mapping) &
+			      ~PAGE_MAPPING_FLAGS);
 }
+
+/*
+ * Whether mm->ksm_merging_pages of an mm found on a task (not seen at
+ * __ksm_enter()) counts only the mm's own merges, so that the per-scan
+ * check can compare it.
+ *
+ * Up to 6.1 (and 6.6+ stable kernels older than the 2025 fix's
+ * backport), fork's dup_mm() copies the parent's mm_struct, counts
+ * included, and ksm_fork() leaves them: a forked child starts with its
+ * parent's count and keeps that offset until it exits. The fix makes
+ * ksm_fork() zero them before __ksm_enter(); Debian's 6.12 has it (its
+ * include/linux/ksm.h), Debian's 6.1 does not. An mm seen at
+ * __ksm_enter() is fine on every kernel: the module takes the count it
+ * finds there as the offset. One found later is
+ * trusted only if it was not made by fork: its task exec'd since its
+ * fork (exec bumps self_exec_id past the parent_exec_id fork recorded).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+static inline bool ksmvs_mm_count_trusted(struct mm_struct *mm,
+					  struct task_struct *task)
+{
+	return READ_ONCE(task->self_exec_id) != READ_ONCE(task->parent_exec_id);
+}
+#else
+static inline bool ksmvs_mm_count_trusted(struct mm_struct *mm,
+					  struct task_struct *task)
+{
+	return true;
+}
+#endif
 
 /*
  * The exact number of anonymous pages an mm maps; get_mm_counter() is only

@@ -17,6 +17,7 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 
+#include "compat.h"
 #include "ksm_vmshare.h"
 
 /*
@@ -25,13 +26,15 @@
  * remaining_skips fill what was padding after oldchecksum).
  *
  * Every join checks it. At stable_tree_append()'s entry @address must not
- * yet carry STABLE_FLAG and @mm must be an mm registered with KSM; by the
- * next join, leave or page drop (all under KSM's own mutex, so nothing
- * else touches the item in between, and an item is never freed or has its
- * flag cleared without one of them running first) @address must carry
- * STABLE_FLAG and @head must be the stable node the append was given. One failure stops
- * tracking for good ("degraded layout"). Only plain kprobes are used: no
- * return probe is left pending on ksmd's stack when the module unloads.
+ * yet carry STABLE_FLAG; by the next join, leave or page drop (all under
+ * KSM's own mutex, so nothing else touches the item in between, and an
+ * item is never freed or has its flag cleared without one of them running
+ * first) @address must carry STABLE_FLAG and @head must be the stable
+ * node the append was given. One failure stops tracking for good
+ * ("degraded layout"). @mm is only compared with the mms the module
+ * knows, never dereferenced; an unknown one proves nothing about the
+ * layout (the table may be full). Only plain kprobes are used: no return
+ * probe is left pending on ksmd's stack when the module unloads.
  */
 struct ksmvs_rmap_item {
 	void *rmap_list;
@@ -46,9 +49,6 @@ struct ksmvs_rmap_item {
 
 #define KSM_UNSTABLE_FLAG	0x100	/* mm/ksm.c */
 #define KSM_STABLE_FLAG		0x200
-
-/* Set by the first join whose layout checks all pass. */
-static bool layout_verified;
 
 /* The last append, checked at the next join or leave. */
 static DEFINE_SPINLOCK(pending_lock);
@@ -80,8 +80,6 @@ static void check_pending_append(void)
 	if (!(READ_ONCE(item->address) & KSM_STABLE_FLAG) ||
 	    READ_ONCE(item->head) != node)
 		ksmvs_layout_failed("address or head after stable_tree_append");
-	else
-		WRITE_ONCE(layout_verified, true);
 }
 
 /* stable_tree_append(rmap_item, stable_node, max_page_sharing_bypass) */
@@ -96,15 +94,7 @@ static int join_pre(struct kprobe *kp, struct pt_regs *regs)
 		ksmvs_layout_failed("address before stable_tree_append");
 		return 0;
 	}
-	if (ksmvs_on_join(READ_ONCE(item->mm), address & PAGE_MASK, node) ==
-	    -ENOENT) {
-		/* an mm that never registered: the layout, or a lost event */
-		if (READ_ONCE(layout_verified))
-			ksmvs_degrade("unknown-mm");
-		else
-			ksmvs_layout_failed("mm");
-		return 0;
-	}
+	ksmvs_on_join(READ_ONCE(item->mm), address & PAGE_MASK, node);
 	spin_lock(&pending_lock);
 	pending_item = item;
 	pending_node = node;
@@ -147,19 +137,22 @@ static int migrate_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct folio *old = (struct folio *)regs_get_kernel_argument(regs, 1);
 
 	if (folio_test_ksm(old))
-		ksmvs_on_migrate((const void *)((unsigned long)
-			READ_ONCE(old->mapping) & ~PAGE_MAPPING_FLAGS));
+		ksmvs_on_migrate(ksmvs_folio_stable_node(old));
 	return 0;
 }
 
 /*
- * __ksm_enter(mm). It may still fail (out of memory): the proc file only
- * shows mms that carry MMF_VM_MERGEABLE, and the record of one that never
- * registered goes when its process does.
+ * __ksm_enter(mm). The mm's merged-page count here is not the module's to
+ * count (0, or on 6.1 a forked child's copy of its parent's: compat.h).
+ * __ksm_enter() may still fail (out of memory): the proc file only shows
+ * mms that carry MMF_VM_MERGEABLE, and the record of one that never
+ * registered is freed once the mm has no user left.
  */
 static int enter_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	ksmvs_add_mm((struct mm_struct *)regs_get_kernel_argument(regs, 0));
+	struct mm_struct *mm = (struct mm_struct *)regs_get_kernel_argument(regs, 0);
+
+	ksmvs_add_mm(mm, READ_ONCE(mm->ksm_merging_pages), true, false);
 	return 0;
 }
 
@@ -178,7 +171,7 @@ static int exit_pre(struct kprobe *kp, struct pt_regs *regs)
 static int scan_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	if ((current->flags & PF_KTHREAD) && !strcmp(current->comm, "ksmd"))
-		ksmvs_on_scan();
+		ksmvs_on_scan(ksmvs_hooks_missed());
 	return 0;
 }
 

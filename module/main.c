@@ -10,8 +10,18 @@
  * (../shared/docs/interface.md).
  *
  * Loading order matters: the VM hooks go in first, then every mm already
- * registered with KSM is found, then the page hooks, then a walk of the
- * page tables learns what was merged before: nothing falls between.
+ * registered with KSM is found, then the page hooks; the work item then
+ * walks the VMs found, to learn what they merged before: nothing falls
+ * between. Until the first full scan whose check holds, the state says
+ * "warming".
+ *
+ * Unloading goes the other way, and each step waits for what it stops:
+ * the proc file is removed (remove_proc_entry() waits for readers), the
+ * probes are unregistered (unregister_kprobe() waits, with
+ * synchronize_rcu(), for every handler still running on another CPU;
+ * none starts after), nothing may queue the work item any more
+ * (ksmvs_track_stop(), under the lock the handlers take), the work item
+ * is cancelled and waited for, and only then is the map freed.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -37,34 +47,35 @@ static int __init ksmvs_init(void)
 {
 	int err;
 
-	err = ksmvs_track_init();
+	err = ksmvs_track_init(&ksmvs_maint_work);
 	if (err)
 		return err;
 	err = ksmvs_hooks_register_vm_hooks();
 	if (err)
-		goto out_track;
-	ksmvs_scan_processes();
+		goto out_hooks;
+	ksmvs_discover_mms();
 	err = ksmvs_hooks_register_page_hooks();
 	if (err)
 		goto out_hooks;
 	err = ksmvs_proc_init();
 	if (err)
 		goto out_hooks;
-	ksmvs_start_walk();
 	return 0;
 
 out_hooks:
 	ksmvs_hooks_unregister();
-out_track:
+	ksmvs_track_stop();
+	ksmvs_repair_stop();
 	ksmvs_track_exit();
 	return err;
 }
 
 static void __exit ksmvs_exit(void)
 {
-	/* readers first, then the probes, then what they fed */
 	ksmvs_proc_exit();
 	ksmvs_hooks_unregister();
+	ksmvs_track_stop();
+	ksmvs_repair_stop();
 	ksmvs_track_exit();
 }
 

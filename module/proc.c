@@ -4,12 +4,13 @@
  * copies one row of counters per VM and looks at each VM's owner and
  * anonymous page count: O(VMs), whatever the number of pages.
  *
- * Writing "resync" asks for a fresh walk of the page tables (what the
- * module does by itself after a loss); anything else is refused with
- * EINVAL and changes nothing.
+ * Writing "resync" has every VM forgotten and walked again, one at a time
+ * (what the module does by itself for a VM whose check fails); anything
+ * else is refused with EINVAL and changes nothing.
  */
 #include <linux/mm.h>
 #include <linux/proc_fs.h>
+#include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
@@ -25,17 +26,66 @@ static const char *const state_names[] = {
 };
 
 /*
- * Rows are VMs registered with KSM; an mm known from __ksm_enter() that
- * failed to register, or one KSM has let go, has no row.
+ * Rows are VMs registered with KSM whose owning process is still there;
+ * an mm known from __ksm_enter() that failed to register has none.
  */
-static bool row_shown(const struct ksmvs_row *row)
+static bool registered(const struct ksmvs_row *row)
 {
 	return row->counts.ksm_mapped ||
 	       test_bit(MMF_VM_MERGEABLE, &row->mm->flags);
 }
 
+/*
+ * The process name, octal-escaped (interface.md): any process can name
+ * itself anything and mark its memory mergeable, and a newline must not
+ * start a row of its own.
+ */
+static void show_comm(struct seq_file *m, const char *comm)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)comm; *c; c++) {
+		if (*c == '\\' || *c < 0x20 || *c >= 0x7f)
+			seq_printf(m, "\\%03o", *c);
+		else
+			seq_putc(m, *c);
+	}
+}
+
+/**
+ * struct shown_row - what one row shows, looked up without the lock
+ * @pid: the owner's thread-group id, 0 if the owner has exited
+ * @comm: its name
+ * @unique: anonymous pages not backed by KSM pages
+ */
+struct shown_row {
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	long unique;
+};
+
+static void look_up(const struct ksmvs_row *row, struct shown_row *out)
+{
+	struct task_struct *owner = ksmvs_mm_owner(row->mm);
+
+	out->pid = 0;
+	out->comm[0] = '\0';
+	if (owner) {
+		out->pid = task_tgid_vnr(owner);
+		get_task_comm(out->comm, owner);
+	}
+	/* anonymous pages count KSM-backed ones too */
+	out->unique = ksmvs_mm_anon_pages(row->mm, owner) -
+		      row->counts.ksm_mapped;
+	if (out->unique < 0)
+		out->unique = 0;	/* swapped-out KSM pages are not in it */
+	if (owner)
+		put_task_struct(owner);
+}
+
 static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
-			unsigned int n_shown)
+			unsigned int n_shown, unsigned int unowned,
+			long unowned_mappings, unsigned int unchecked)
 {
 	const struct ksmvs_stats *st = &s->stats;
 
@@ -45,59 +95,71 @@ static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
 	seq_printf(m, "# ksm_pages: %ld\n", s->ksm_pages);
 	seq_printf(m, "# ksm_mappings: %ld\n", s->ksm_mappings);
 	seq_printf(m, "# full_scans_seen: %lu\n", st->scans);
+	seq_printf(m, "# verified_scans: %lu\n", st->verified_scans);
 	seq_printf(m, "# vms: %u\n", n_shown);
+	seq_printf(m, "# unowned_vms: %u\n", unowned);
+	seq_printf(m, "# unowned_mappings: %ld\n", unowned_mappings);
+	seq_printf(m, "# unchecked_vms: %u\n", unchecked);
+	seq_printf(m, "# checks_failed: %lu\n", st->checks_failed);
+	seq_printf(m, "# repairs: %lu\n", st->repairs);
+	seq_printf(m, "# resyncs: %lu\n", st->resyncs);
 	seq_printf(m, "# shadow_bytes: %lu\n", s->shadow_bytes);
+	seq_printf(m, "# lock_hold_max_ns: %llu\n", st->lock_hold_max_ns);
 	seq_printf(m, "# probe_missed: %lu\n", ksmvs_hooks_missed());
 	seq_printf(m, "# joins: %lu\n", st->joins);
+	seq_printf(m, "# joins_untracked: %lu\n", st->joins_untracked);
 	seq_printf(m, "# leaves: %lu\n", st->leaves);
 	seq_printf(m, "# leaves_unknown: %lu\n", st->leaves_unknown);
 	seq_printf(m, "# pages_dropped: %lu\n", st->pages_dropped);
 	seq_printf(m, "# migrations_seen: %lu\n", st->migrations);
 	seq_printf(m, "# migrations_tracked: %lu\n", st->migrations_tracked);
 	seq_printf(m, "# alloc_failures: %lu\n", st->alloc_failures);
-	seq_printf(m, "# resyncs: %lu\n", st->resyncs);
+	seq_printf(m, "# pool_taken: %lu\n", s->pool_taken);
 	seq_puts(m, KSMVS_COLUMNS "\n");
-}
-
-static void show_row(struct seq_file *m, const struct ksmvs_row *row)
-{
-	struct task_struct *owner = ksmvs_mm_owner(row->mm);
-	const struct shadow_counts *c = &row->counts;
-	char comm[TASK_COMM_LEN] = "?";
-	pid_t pid = 0;
-	long unique;
-
-	if (owner) {
-		pid = task_tgid_vnr(owner);
-		get_task_comm(comm, owner);
-	}
-	/* anonymous pages count KSM-backed ones too */
-	unique = ksmvs_mm_anon_pages(row->mm, owner) - c->ksm_mapped;
-	if (unique < 0)
-		unique = 0;	/* swapped-out KSM pages are not in the count */
-	if (owner)
-		put_task_struct(owner);
-	seq_printf(m, "%d %ld %ld %ld %ld %ld %s\n", pid, unique,
-		   c->self_shared, c->inter_shared, c->ksm_mapped,
-		   unique + c->self_shared, comm);
 }
 
 static int ksmvs_proc_show(struct seq_file *m, void *v)
 {
+	unsigned int n, i, shown = 0, unowned = 0, unchecked = 0;
+	struct shown_row *look;
 	struct ksmvs_summary sum;
 	struct ksmvs_row *rows;
-	unsigned int n, i, shown = 0;
+	long unowned_mappings = 0;
 	int err;
 
 	err = ksmvs_snapshot(&sum, &rows, &n);
 	if (err)
 		return err;
-	for (i = 0; i < n; i++)
-		shown += row_shown(&rows[i]);
-	show_header(m, &sum, shown);
-	for (i = 0; i < n; i++)
-		if (row_shown(&rows[i]))
-			show_row(m, &rows[i]);
+	look = kvcalloc(n + 1, sizeof(*look), GFP_KERNEL);
+	if (!look) {
+		ksmvs_release_rows(rows, n);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (!registered(&rows[i]))
+			continue;
+		look_up(&rows[i], &look[i]);
+		if (!look[i].pid) {
+			unowned++;
+			unowned_mappings += rows[i].counts.ksm_mapped;
+			continue;
+		}
+		shown++;
+		unchecked += rows[i].unchecked;
+	}
+	show_header(m, &sum, shown, unowned, unowned_mappings, unchecked);
+	for (i = 0; i < n; i++) {
+		const struct shadow_counts *c = &rows[i].counts;
+
+		if (!registered(&rows[i]) || !look[i].pid)
+			continue;
+		seq_printf(m, "%d %ld %ld %ld %ld %ld ", look[i].pid,
+			   look[i].unique, c->self_shared, c->inter_shared,
+			   c->ksm_mapped, look[i].unique + c->self_shared);
+		show_comm(m, look[i].comm);
+		seq_putc(m, '\n');
+	}
+	kvfree(look);
 	ksmvs_release_rows(rows, n);
 	return 0;
 }

@@ -90,6 +90,9 @@ void shadow_init(struct shadow *s, const struct shadow_ops *ops,
 	s->ops = ops;
 	s->buckets = buckets;
 	s->bucket_bits = bucket_bits;
+	s->old_buckets = NULL;
+	s->old_bits = 0;
+	s->moved = 0;
 	for (i = 0; i < SHADOW_VM_BUCKETS; i++)
 		s->vm_buckets[i] = NULL;
 	for (i = 0; i < SHADOW_MAX_VMS; i++)
@@ -142,9 +145,21 @@ struct shadow_vm *shadow_vm_add(struct shadow *s, const void *mm)
 	return vm;
 }
 
+/* The bucket of node: in the old array while the growth has not moved it. */
+static struct shadow_page **bucket_of(struct shadow *s, const void *node)
+{
+	if (s->old_buckets) {
+		unsigned int old = hash_bits(node, s->old_bits);
+
+		if (old >= s->moved)
+			return &s->old_buckets[old];
+	}
+	return &s->buckets[hash_bits(node, s->bucket_bits)];
+}
+
 static struct shadow_page **page_slot(struct shadow *s, const void *node)
 {
-	struct shadow_page **slot = &s->buckets[hash_bits(node, s->bucket_bits)];
+	struct shadow_page **slot = bucket_of(s, node);
 
 	while (*slot && (*slot)->node != node)
 		slot = &(*slot)->hash_next;
@@ -355,6 +370,9 @@ void shadow_clear(struct shadow *s)
 	for (b = 0; b < 1U << s->bucket_bits; b++)
 		while (s->buckets[b])
 			drop_page(s, &s->buckets[b]);
+	for (b = s->moved; s->old_buckets && b < 1U << s->old_bits; b++)
+		while (s->old_buckets[b])
+			drop_page(s, &s->old_buckets[b]);
 	for (i = 0; i < SHADOW_MAX_VMS; i++) {
 		if (!s->vms[i])
 			continue;
@@ -364,15 +382,16 @@ void shadow_clear(struct shadow *s)
 	}
 }
 
-void shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
+bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
+			   unsigned int *cursor, unsigned int n)
 {
 	const unsigned long index_mask = SHADOW_MAX_VMS - 1;
-	struct shadow_vm **vp;
-	unsigned int b;
+	unsigned int end = 1U << s->bucket_bits;
 
-	/* Rare (a VM leaving with mappings left): a walk over every page. */
-	for (b = 0; vm->counts.ksm_mapped && b < 1U << s->bucket_bits; b++) {
-		struct shadow_page **slot = &s->buckets[b];
+	if (s->old_buckets)
+		return false;
+	for (; *cursor < end && n; ++*cursor, n--) {
+		struct shadow_page **slot = &s->buckets[*cursor];
 
 		while (*slot) {
 			struct shadow_page *page = *slot;
@@ -389,6 +408,15 @@ void shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
 				slot = &page->hash_next;
 		}
 	}
+	return *cursor == end;
+}
+
+bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
+{
+	struct shadow_vm **vp;
+
+	if (vm->counts.ksm_mapped)
+		return false;
 	for (vp = &s->vm_buckets[vm_bucket(vm->mm)]; *vp != vm;
 	     vp = &(*vp)->hash_next)
 		;
@@ -396,37 +424,48 @@ void shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
 	s->vms[vm->index] = NULL;
 	s->n_vms--;
 	obj_free(s, SHADOW_OBJ_VM, vm);
+	return true;
 }
 
 unsigned int shadow_wanted_bucket_bits(const struct shadow *s)
 {
 	unsigned int bits = s->bucket_bits;
 
-	if (s->ksm_pages <= 1L << bits || bits >= 30)
+	if (s->old_buckets || s->ksm_pages <= 1L << bits || bits >= 30)
 		return 0;
 	while (s->ksm_pages > 1L << bits && bits < 30)
 		bits++;
 	return bits + 1;	/* room to grow before the next rehash */
 }
 
-struct shadow_page **shadow_rehash(struct shadow *s,
-				   struct shadow_page **buckets,
-				   unsigned int bits)
+void shadow_rehash_begin(struct shadow *s, struct shadow_page **buckets,
+			 unsigned int bits)
 {
-	struct shadow_page **old = s->buckets;
-	unsigned int b, n = 1U << s->bucket_bits;
-
-	for (b = 0; b < n; b++) {
-		while (old[b]) {
-			struct shadow_page *page = old[b];
-			unsigned int to = hash_bits(page->node, bits);
-
-			old[b] = page->hash_next;
-			page->hash_next = buckets[to];
-			buckets[to] = page;
-		}
-	}
+	s->old_buckets = s->buckets;
+	s->old_bits = s->bucket_bits;
+	s->moved = 0;
 	s->buckets = buckets;
 	s->bucket_bits = bits;
+}
+
+struct shadow_page **shadow_rehash_step(struct shadow *s, unsigned int n)
+{
+	struct shadow_page **old = s->old_buckets;
+	unsigned int end = 1U << s->old_bits;
+
+	for (; s->moved < end && n; s->moved++, n--) {
+		while (old[s->moved]) {
+			struct shadow_page *page = old[s->moved];
+			unsigned int to = hash_bits(page->node, s->bucket_bits);
+
+			old[s->moved] = page->hash_next;
+			page->hash_next = s->buckets[to];
+			s->buckets[to] = page;
+		}
+	}
+	if (s->moved < end)
+		return NULL;
+	s->old_buckets = NULL;
+	s->moved = 0;
 	return old;
 }

@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The shadow map in the kernel: its lock, its allocator, the state
- * (warming, tracking, degraded) and the way back from a loss (a resync).
+ * DOC: the tracker
  *
- * Every event handler here runs in a probe: preemption off, possibly with
- * the caller's locks held. They take one spinlock, allocate only with
- * GFP_ATOMIC (and treat failure as a loss, never as a reason to wait), and
- * leave everything that may sleep (freeing mms, growing the hash, walking
- * page tables) to work items.
+ * One spinlock guards the shadow map (shadow.c), the list of VMs and the
+ * state. The probes call in here with preemption off, possibly under
+ * KSM's own locks: every call takes the lock once, does O(1) work or a
+ * walk of one KSM page's mappings, allocates only without waiting
+ * (alloc.c), and leaves whatever may sleep or visit the whole map to the
+ * work item (repair.c), which goes a bounded step per lock hold.
  *
- * A loss (failed allocation, missed probe, an mm nobody registered) makes
- * the state "degraded <reason>" and schedules a resync: forget every KSM
- * page, walk the page tables of every VM again while the probes keep
- * running, and go back to "tracking" if nothing was lost meanwhile. The
- * shadow's operations are idempotent per mapping, which is what makes a
- * walk racing with ksmd exact.
+ * Why "tracking" can be claimed: every change of the kernel's own count
+ * of an mm's merged pages, mm->ksm_merging_pages, happens in
+ * stable_tree_append(), remove_rmap_item_from_tree() or
+ * remove_node_from_stable_tree(), the three probed functions, and ksmd
+ * holds ksm_thread_mutex both while it runs them and when it starts a
+ * full scan. So at the start of every full scan (ksmvs_on_scan()) each
+ * VM's ksm_mapped must equal that count. The check runs there, O(VMs);
+ * "tracking" is shown only while the last one held for every VM; a VM
+ * that differs, or lost an event to a failed allocation, is repaired on
+ * its own (forgotten, then walked again: repair.c), with exponential
+ * back-off so that a VM whose pages come and go (swap, khugepaged) cannot
+ * make the module spin. No event ever clears the whole map.
+ *
+ * A VM is freed only once KSM has let go of its mm (MMF_VM_MERGEABLE
+ * cleared by KSM when it frees the mm's slot, and no user left): until
+ * then ksmd may still append for it, and its mappings still make other
+ * VMs' pages inter-shared.
  */
-#include <linux/atomic.h>
 #include <linux/mm.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -27,71 +38,63 @@
 
 /* The first hash holds this many KSM pages before it grows. */
 #define KSMVS_INITIAL_BUCKET_BITS	12
+/* Buckets visited per lock hold when the work item forgets or rehashes. */
+#define KSMVS_STEP_BUCKETS		256
+/* Full scans between two repairs of one VM: first, and at most. */
+#define KSMVS_BACKOFF_MIN		2
+#define KSMVS_BACKOFF_MAX		64
+
 /*
- * A failed resync is retried after this long, so injected or real
- * allocation failures cannot make it spin.
+ * Why the state is not "tracking". Repairing alone, before the first
+ * check has ever held, is just warming up: the walks of what was merged
+ * before loading.
  */
-#define KSMVS_RESYNC_DELAY		HZ
+static const char reason_repairing[] = "repairing";
 
 static struct {
 	spinlock_t lock;		/* everything below */
+	u64 locked_at;			/* local_clock() when taken */
 	struct shadow *shadow;
-	struct list_head vms;		/* struct ksmvs_vm, live */
-	struct list_head graveyard;	/* removed, mm still to drop */
-	enum ksmvs_state state;
-	const char *reason;
+	struct list_head vms;		/* struct ksmvs_vm */
+	struct delayed_work *maint;	/* repair.c's work item */
+	const char *reason;		/* why not tracking, or NULL */
+	bool warming;			/* no check has held since loading */
 	bool layout_bad;		/* permanent: never guess a layout */
+	bool vm_overflow;		/* an mm found no room in the table */
+	bool discover;			/* look for unknown mms */
 	bool stopping;
-	unsigned long generation;	/* bumped on every loss */
-	unsigned int n_exiting;
+	unsigned long missed_seen;	/* probe misses at the last check */
 	struct ksmvs_stats stats;
 } track = {
 	.lock = __SPIN_LOCK_UNLOCKED(track.lock),
 	.vms = LIST_HEAD_INIT(track.vms),
-	.graveyard = LIST_HEAD_INIT(track.graveyard),
+	.warming = true,
 };
 
-static atomic_long_t scans = ATOMIC_LONG_INIT(0);
-static atomic_t alloc_calls = ATOMIC_INIT(0);
-static unsigned long missed_seen;
-
-static struct kmem_cache *caches[SHADOW_NR_OBJ];
-static const char *const cache_names[SHADOW_NR_OBJ] = {
-	[SHADOW_OBJ_PAGE] = "ksmvs_page",
-	[SHADOW_OBJ_PAIR] = "ksmvs_pair",
-	[SHADOW_OBJ_MAP] = "ksmvs_map",
-	[SHADOW_OBJ_VM] = "ksmvs_vm",
-};
-
-static void maint_fn(struct work_struct *work);
-static void resync_fn(struct work_struct *work);
-static DECLARE_WORK(maint_work, maint_fn);
-static DECLARE_DELAYED_WORK(resync_work, resync_fn);
-
-static void *shadow_alloc(enum shadow_obj kind)
+static void lock_track(void)
 {
-	unsigned int every = READ_ONCE(ksmvs_fail_alloc_every);
-
-	/* fault injection for the tests: stock kernels have none */
-	if (every && (unsigned int)atomic_inc_return(&alloc_calls) % every == 0)
-		return NULL;
-	return kmem_cache_zalloc(caches[kind], GFP_ATOMIC | __GFP_NOWARN);
+	spin_lock(&track.lock);
+	track.locked_at = local_clock();
 }
 
+static void unlock_track(void)
+{
+	u64 held = local_clock() - track.locked_at;
+
+	if (held > track.stats.lock_hold_max_ns)
+		track.stats.lock_hold_max_ns = held;
+	spin_unlock(&track.lock);
+}
+
+/* The VM's object is ours to free (ksmvs_vm_free()), after mmdrop(). */
 static void shadow_free(enum shadow_obj kind, void *obj)
 {
-	if (kind == SHADOW_OBJ_VM) {
-		/* mmdrop() may sleep: the maintenance work does it */
-		struct ksmvs_vm *vm = obj;
-
-		list_add(&vm->list, &track.graveyard);
-		return;
-	}
-	kmem_cache_free(caches[kind], obj);
+	if (kind != SHADOW_OBJ_VM)
+		ksmvs_obj_free(kind, obj);
 }
 
 static const struct shadow_ops shadow_ops = {
-	.alloc = shadow_alloc,
+	.alloc = ksmvs_obj_alloc,
 	.free = shadow_free,
 };
 
@@ -100,44 +103,40 @@ bool ksmvs_stopping(void)
 	return READ_ONCE(track.stopping);
 }
 
-/* Called with track.lock held. */
-static void degrade_locked(const char *reason)
+/* Called with the lock held: let the work item look, now or soon. */
+static void kick_locked(void)
 {
-	track.state = KSMVS_DEGRADED;
-	track.reason = reason;
-	track.generation++;
-	if (!track.stopping && !track.layout_bad)
-		mod_delayed_work(system_unbound_wq, &resync_work,
-				 KSMVS_RESYNC_DELAY);
+	if (!track.stopping)
+		mod_delayed_work(system_unbound_wq, track.maint, 0);
 }
 
-void ksmvs_degrade(const char *reason)
+static void kick_later_locked(unsigned long delay)
 {
-	spin_lock(&track.lock);
-	degrade_locked(reason);
-	spin_unlock(&track.lock);
+	if (!track.stopping)
+		queue_delayed_work(system_unbound_wq, track.maint, delay);
 }
 
+/*
+ * What a wrong layout may have recorded is forgotten by the work item,
+ * VM by VM (a repair whose walk records nothing once the layout is bad).
+ */
 void ksmvs_layout_failed(const char *what)
 {
-	spin_lock(&track.lock);
+	struct ksmvs_vm *vm;
+
+	lock_track();
 	if (!track.layout_bad) {
 		track.layout_bad = true;
-		track.state = KSMVS_DEGRADED;
 		track.reason = "layout";
-		shadow_clear(track.shadow);
+		list_for_each_entry(vm, &track.vms, list) {
+			vm->needs_repair = true;
+			vm->repair_after = 0;
+		}
+		kick_locked();
 		pr_err("ksm_vmshare: this kernel's KSM rmap_item layout does not match (%s); tracking stopped\n",
 		       what);
 	}
-	spin_unlock(&track.lock);
-}
-
-void ksmvs_request_resync(void)
-{
-	spin_lock(&track.lock);
-	if (!track.stopping && !track.layout_bad)
-		mod_delayed_work(system_unbound_wq, &resync_work, 0);
-	spin_unlock(&track.lock);
+	unlock_track();
 }
 
 static struct ksmvs_vm *find_vm(const void *mm)
@@ -147,67 +146,87 @@ static struct ksmvs_vm *find_vm(const void *mm)
 	return sv ? container_of(sv, struct ksmvs_vm, sv) : NULL;
 }
 
-/* A removal or a bigger hash may be due: let the work item look. */
-static void want_maint_locked(struct ksmvs_vm *vm)
+/* Its counts are wrong: repair it when its back-off allows. */
+static void needs_repair_locked(struct ksmvs_vm *vm, const char *reason)
 {
-	if ((vm && vm->exiting && !vm->sv.counts.ksm_mapped) ||
-	    shadow_wanted_bucket_bits(track.shadow))
-		queue_work(system_unbound_wq, &maint_work);
+	vm->needs_repair = true;
+	if (!track.reason)
+		track.reason = reason;
+	if (track.stats.scans >= vm->repair_after)
+		kick_locked();
 }
 
 /*
- * The mm comes from a public source (an argument of __ksm_enter, or a
- * task's mm): it is safe to take a reference to it.
+ * mm comes from a public source (an argument of __ksm_enter(), or a
+ * task's mm): it is safe to take a reference to it. base and checkable:
+ * see struct ksmvs_vm. walk: the mm may have merged pages before the
+ * module saw it (found by a look at the tasks, not at __ksm_enter()), so
+ * it starts with a walk. An mm seen registering needs none: KSM gives it
+ * no merged page without a join, even a forked child whose page tables
+ * map its parent's KSM pages (ksmd joins those when it scans the child).
  */
-static int add_mm_locked(struct mm_struct *mm)
+int ksmvs_add_mm(struct mm_struct *mm, long base, bool checkable, bool walk)
 {
 	struct shadow_vm *sv;
 	struct ksmvs_vm *vm;
+	int ret = 0;
 
+	lock_track();
 	if (find_vm(mm))
-		return 0;
+		goto out;
 	sv = shadow_vm_add(track.shadow, mm);
 	if (!sv) {
-		track.stats.alloc_failures++;
-		degrade_locked(track.shadow->n_vms == SHADOW_MAX_VMS ?
-			       "too-many-vms" : "nomem");
-		return -ENOMEM;
+		ret = -ENOMEM;
+		if (track.shadow->n_vms < SHADOW_MAX_VMS) {
+			track.stats.alloc_failures++;
+			track.discover = true;	/* a later look finds it */
+			if (!track.reason)
+				track.reason = "nomem";
+			kick_later_locked(HZ);
+		} else if (!track.vm_overflow) {
+			track.vm_overflow = true;
+			pr_warn("ksm_vmshare: more than %u mergeable processes; the others are not tracked\n",
+				SHADOW_MAX_VMS);
+		}
+		goto out;
 	}
 	vm = container_of(sv, struct ksmvs_vm, sv);
 	mmgrab(mm);
 	vm->mm = mm;
-	vm->exiting = false;
+	vm->base = base;
+	vm->checkable = checkable;
+	vm->backoff = KSMVS_BACKOFF_MIN;
+	vm->repair_after = 0;
+	vm->needs_repair = walk;
+	vm->repairing = false;
+	vm->gone = false;
 	list_add_tail(&vm->list, &track.vms);
-	return 0;
-}
-
-int ksmvs_add_mm(struct mm_struct *mm)
-{
-	int ret;
-
-	spin_lock(&track.lock);
-	ret = add_mm_locked(mm);
-	spin_unlock(&track.lock);
+	if (walk) {
+		/* not verified until a check after its walk holds */
+		if (!track.reason)
+			track.reason = reason_repairing;
+		kick_locked();
+	}
+out:
+	unlock_track();
 	return ret;
 }
 
+/*
+ * KSM lets go of the mm right after this (no rmap_item left) or when ksmd
+ * next reaches it: look in a second, and at every full scan after that.
+ */
 void ksmvs_on_exit(struct mm_struct *mm)
 {
-	struct ksmvs_vm *vm;
-
-	spin_lock(&track.lock);
-	vm = find_vm(mm);
-	if (vm && !vm->exiting) {
-		vm->exiting = true;
-		track.n_exiting++;
-		want_maint_locked(vm);
-	}
-	spin_unlock(&track.lock);
+	lock_track();
+	if (find_vm(mm))
+		kick_later_locked(HZ);
+	unlock_track();
 }
 
 /*
  * A mapping joins, from a probe or from the walk: shadow_join()'s result,
- * or -ENOENT if no VM has mm. Called with track.lock held.
+ * or -ENOENT if no VM has mm. Called with the lock held.
  */
 static int join_locked(const void *mm, unsigned long addr, const void *node)
 {
@@ -219,76 +238,150 @@ static int join_locked(const void *mm, unsigned long addr, const void *node)
 	ret = shadow_join(track.shadow, &vm->sv, addr, node);
 	if (ret < 0) {
 		track.stats.alloc_failures++;
-		degrade_locked("nomem");
-	} else {
-		want_maint_locked(NULL);	/* the hash may want to grow */
+		needs_repair_locked(vm, "nomem");
+	} else if (shadow_wanted_bucket_bits(track.shadow)) {
+		kick_locked();
 	}
 	return ret;
 }
 
 /*
- * mm here was read from a private structure and is only compared, never
- * dereferenced: -ENOENT if no VM has it.
+ * mm here was read from KSM's private rmap_item and is only compared,
+ * never dereferenced. One not in the table is no proof of a wrong layout
+ * (the table may be full, or the mm may have registered where no probe
+ * saw it): count it, and have the work item look for it.
  */
-int ksmvs_on_join(const void *mm, unsigned long addr, const void *node)
+void ksmvs_on_join(const void *mm, unsigned long addr, const void *node)
 {
-	int ret = 0;
-
-	spin_lock(&track.lock);
+	lock_track();
 	if (!track.layout_bad) {
-		ret = join_locked(mm, addr, node);
-		if (ret >= 0)
+		switch (join_locked(mm, addr, node)) {
+		case -ENOENT:
+			track.stats.joins_untracked++;
+			if (!track.vm_overflow && !track.discover) {
+				track.discover = true;
+				kick_locked();
+			}
+			break;
+		case -ENOMEM:
+			break;
+		default:
 			track.stats.joins++;
+		}
 	}
-	spin_unlock(&track.lock);
-	return ret == -ENOENT ? -ENOENT : 0;
+	unlock_track();
 }
 
 void ksmvs_on_leave(const void *mm, unsigned long addr, const void *node)
 {
 	struct ksmvs_vm *vm;
 
-	spin_lock(&track.lock);
+	lock_track();
 	vm = find_vm(mm);
-	if (vm && shadow_leave(track.shadow, &vm->sv, addr, node)) {
+	if (vm && shadow_leave(track.shadow, &vm->sv, addr, node))
 		track.stats.leaves++;
-		want_maint_locked(vm);
-	} else {
+	else
 		track.stats.leaves_unknown++;
-	}
-	spin_unlock(&track.lock);
+	unlock_track();
 }
 
 void ksmvs_on_drop(const void *node)
 {
-	spin_lock(&track.lock);
-	if (shadow_drop_page(track.shadow, node) >= 0) {
+	lock_track();
+	if (shadow_drop_page(track.shadow, node) >= 0)
 		track.stats.pages_dropped++;
-		if (track.n_exiting)
-			queue_work(system_unbound_wq, &maint_work);
-	}
-	spin_unlock(&track.lock);
+	unlock_track();
 }
 
 void ksmvs_on_migrate(const void *node)
 {
-	spin_lock(&track.lock);
+	lock_track();
 	track.stats.migrations++;
 	if (shadow_has_page(track.shadow, node))
 		track.stats.migrations_tracked++;
-	spin_unlock(&track.lock);
+	unlock_track();
 }
 
-/* ksmd starts a full scan: count it, and look for missed probe hits. */
-void ksmvs_on_scan(void)
+/* KSM has freed the mm's slot: nothing of it will join or leave again. */
+static bool ksm_let_go(const struct ksmvs_vm *vm)
 {
-	unsigned long missed = ksmvs_hooks_missed();
+	return !test_bit(MMF_VM_MERGEABLE, &vm->mm->flags) &&
+	       !atomic_read(&vm->mm->mm_users);
+}
 
-	atomic_long_inc(&scans);
-	if (missed != READ_ONCE(missed_seen)) {
-		WRITE_ONCE(missed_seen, missed);
-		ksmvs_degrade("missed");
+/*
+ * ksmd starts a full scan, holding ksm_thread_mutex: no join, leave or
+ * drop can run until it goes on, so every VM's count must now equal the
+ * kernel's. O(VMs) under the lock.
+ */
+void ksmvs_on_scan(unsigned long probe_missed)
+{
+	bool held = true, kick = false;
+	struct ksmvs_vm *vm;
+
+	lock_track();
+	track.stats.scans++;
+	if (track.layout_bad) {
+		unlock_track();
+		return;
 	}
+	if (probe_missed != track.missed_seen) {
+		/* a lost event of unknown VM: the counts below will say */
+		track.missed_seen = probe_missed;
+		track.reason = "missed";
+		held = false;
+	}
+	list_for_each_entry(vm, &track.vms, list) {
+		long kernel, mine;
+
+		if (vm->gone)
+			continue;
+		if (ksm_let_go(vm)) {
+			kick = true;
+			continue;
+		}
+		if (!vm->checkable) {
+			/* walked again now and then, never compared */
+			if (!vm->repairing &&
+			    track.stats.scans >= vm->repair_after) {
+				vm->needs_repair = true;
+				kick = true;
+			}
+			continue;
+		}
+		if (vm->repairing || vm->needs_repair) {
+			/* known wrong already: not a new failure */
+			held = false;
+			kick |= !vm->repairing &&
+				track.stats.scans >= vm->repair_after;
+			continue;
+		}
+		kernel = READ_ONCE(vm->mm->ksm_merging_pages);
+		mine = vm->sv.counts.ksm_mapped + vm->base;
+		if (mine == kernel) {
+			vm->needs_repair = false;
+			vm->backoff = KSMVS_BACKOFF_MIN;
+			continue;
+		}
+		held = false;
+		track.stats.checks_failed++;
+		vm->needs_repair = true;
+		if (!track.reason)
+			track.reason = "mismatch";
+		kick |= track.stats.scans >= vm->repair_after;
+	}
+	if (held) {
+		track.stats.verified_scans++;
+		track.warming = false;
+		track.reason = NULL;
+	} else {
+		track.stats.verified_scans = 0;
+		if (!track.reason)
+			track.reason = reason_repairing;
+	}
+	if (kick)
+		kick_locked();
+	unlock_track();
 }
 
 /* 1 if the walk recorded a mapping the shadow did not know. */
@@ -297,10 +390,10 @@ int ksmvs_walk_record(struct mm_struct *mm, unsigned long addr,
 {
 	int ret = 0;
 
-	spin_lock(&track.lock);
+	lock_track();
 	if (!track.layout_bad)
 		ret = join_locked(mm, addr, node);
-	spin_unlock(&track.lock);
+	unlock_track();
 	return ret;
 }
 
@@ -309,136 +402,189 @@ void ksmvs_walk_unrecord(struct mm_struct *mm, unsigned long addr,
 {
 	struct ksmvs_vm *vm;
 
-	spin_lock(&track.lock);
+	lock_track();
 	vm = find_vm(mm);
 	if (vm)
 		shadow_leave(track.shadow, &vm->sv, addr, node);
-	spin_unlock(&track.lock);
+	unlock_track();
 }
 
-static void grow_hash(void)
+/* Whether the work item should look for mms not in the table. */
+bool ksmvs_discovery_wanted(void)
 {
-	struct shadow_page **fresh, **old = NULL;
+	bool wanted;
+
+	lock_track();
+	wanted = track.discover;
+	track.discover = false;
+	unlock_track();
+	return wanted;
+}
+
+/* all_fit: every mergeable mm found had (or got) a place in the table. */
+void ksmvs_discovery_done(bool all_fit)
+{
+	lock_track();
+	if (all_fit && track.vm_overflow) {
+		track.vm_overflow = false;
+		pr_info("ksm_vmshare: every mergeable process is tracked again\n");
+	}
+	unlock_track();
+}
+
+/* A VM KSM has let go of, now marked gone; the caller forgets and frees it. */
+struct ksmvs_vm *ksmvs_next_gone(void)
+{
+	struct ksmvs_vm *vm, *found = NULL;
+
+	lock_track();
+	list_for_each_entry(vm, &track.vms, list) {
+		if (!vm->gone && !vm->repairing && ksm_let_go(vm)) {
+			vm->gone = true;
+			found = vm;
+			break;
+		}
+	}
+	unlock_track();
+	return found;
+}
+
+/* A VM due for repair, now marked repairing; NULL if none is due. */
+struct ksmvs_vm *ksmvs_next_repair(void)
+{
+	struct ksmvs_vm *vm, *found = NULL;
+
+	lock_track();
+	list_for_each_entry(vm, &track.vms, list) {
+		if (vm->needs_repair && !vm->repairing && !vm->gone &&
+		    track.stats.scans >= vm->repair_after) {
+			vm->repairing = true;
+			vm->needs_repair = false;
+			found = vm;
+			break;
+		}
+	}
+	unlock_track();
+	return found;
+}
+
+/* Forget some of the VM's mappings; true once all are forgotten. */
+bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor)
+{
+	bool done;
+
+	lock_track();
+	done = shadow_vm_forget_step(track.shadow, &vm->sv, cursor,
+				     KSMVS_STEP_BUCKETS);
+	unlock_track();
+	return done;
+}
+
+/* Walked again: the next check says whether that was enough. */
+void ksmvs_repair_done(struct ksmvs_vm *vm)
+{
+	lock_track();
+	vm->repairing = false;
+	vm->repair_after = track.stats.scans +
+		(vm->checkable ? vm->backoff : KSMVS_BACKOFF_MAX);
+	vm->backoff = min(vm->backoff * 2, KSMVS_BACKOFF_MAX);
+	track.stats.repairs++;
+	unlock_track();
+}
+
+/* A gone VM, forgotten: out of the table, and its mm let go. */
+void ksmvs_vm_free(struct ksmvs_vm *vm)
+{
+	bool removed;
+
+	lock_track();
+	removed = shadow_vm_remove(track.shadow, &vm->sv);
+	if (removed) {
+		list_del(&vm->list);
+		/* the room it leaves may let an untracked mm in */
+		if (track.vm_overflow)
+			track.discover = true;
+	}
+	unlock_track();
+	if (WARN_ON_ONCE(!removed))
+		return;
+	mmdrop(vm->mm);
+	ksmvs_obj_free(SHADOW_OBJ_VM, vm);
+}
+
+unsigned int ksmvs_wanted_bucket_bits(void)
+{
 	unsigned int bits;
 
-	spin_lock(&track.lock);
+	lock_track();
 	bits = shadow_wanted_bucket_bits(track.shadow);
-	spin_unlock(&track.lock);
-	if (!bits)
-		return;
-	fresh = kvcalloc(1UL << bits, sizeof(*fresh), GFP_KERNEL);
-	if (!fresh)
-		return;	/* chains get longer; counts stay exact */
-	spin_lock(&track.lock);
-	if (bits > track.shadow->bucket_bits)
-		old = shadow_rehash(track.shadow, fresh, bits);
-	else
-		old = fresh;
-	spin_unlock(&track.lock);
-	kvfree(old);
+	unlock_track();
+	return bits;
 }
 
-/*
- * Free VMs whose last mapping is gone and that exited (or whose process is
- * gone: an mm whose __ksm_enter() failed never sees __ksm_exit()).
- */
-static void reap_vms(void)
+void ksmvs_rehash_begin(struct shadow_page **buckets, unsigned int bits)
 {
-	struct ksmvs_vm *vm, *next;
-	LIST_HEAD(dead);
-
-	spin_lock(&track.lock);
-	list_for_each_entry_safe(vm, next, &track.vms, list) {
-		if (vm->sv.counts.ksm_mapped ||
-		    (!vm->exiting && atomic_read(&vm->mm->mm_users)))
-			continue;
-		list_del(&vm->list);
-		if (vm->exiting)
-			track.n_exiting--;
-		shadow_vm_remove(track.shadow, &vm->sv);
-	}
-	list_splice_init(&track.graveyard, &dead);
-	spin_unlock(&track.lock);
-
-	list_for_each_entry_safe(vm, next, &dead, list) {
-		mmdrop(vm->mm);
-		kmem_cache_free(caches[SHADOW_OBJ_VM], vm);
-	}
+	lock_track();
+	shadow_rehash_begin(track.shadow, buckets, bits);
+	unlock_track();
 }
 
-static void maint_fn(struct work_struct *work)
+/* Move some buckets; the old array, for the caller to free, once done. */
+struct shadow_page **ksmvs_rehash_step(void)
 {
-	grow_hash();
-	reap_vms();
+	struct shadow_page **old;
+
+	lock_track();
+	old = shadow_rehash_step(track.shadow, KSMVS_STEP_BUCKETS);
+	unlock_track();
+	return old;
 }
 
-/*
- * Walk every VM's page tables. The snapshot holds each mm with mmgrab(),
- * so none can go away under the walk.
- */
-static void walk_all(void)
+/* Every VM is forgotten and walked again, one at a time. */
+void ksmvs_request_resync(void)
 {
-	struct ksmvs_summary sum;
-	struct ksmvs_row *rows;
-	unsigned int n, i;
+	struct ksmvs_vm *vm;
 
-	if (ksmvs_snapshot(&sum, &rows, &n)) {
-		ksmvs_degrade("nomem");
-		return;
-	}
-	for (i = 0; i < n && !ksmvs_stopping(); i++)
-		ksmvs_walk_mm(rows[i].mm);
-	ksmvs_release_rows(rows, n);
-}
-
-static void resync_fn(struct work_struct *work)
-{
-	unsigned long generation;
-
-	spin_lock(&track.lock);
-	if (track.stopping || track.layout_bad) {
-		spin_unlock(&track.lock);
-		return;
-	}
-	generation = track.generation;
-	shadow_clear(track.shadow);
-	spin_unlock(&track.lock);
-
-	ksmvs_scan_processes();
-	walk_all();
-
-	spin_lock(&track.lock);
-	/* A loss during the walk has already queued the next resync. */
-	if (track.generation == generation && !track.stopping &&
-	    !track.layout_bad) {
-		track.state = KSMVS_TRACKING;
-		track.reason = NULL;
-	}
+	lock_track();
 	track.stats.resyncs++;
-	spin_unlock(&track.lock);
-}
-
-void ksmvs_start_walk(void)
-{
-	mod_delayed_work(system_unbound_wq, &resync_work, 0);
+	list_for_each_entry(vm, &track.vms, list) {
+		vm->repair_after = 0;
+		vm->backoff = KSMVS_BACKOFF_MIN;
+		needs_repair_locked(vm, "resync");
+	}
+	track.reason = "resync";
+	unlock_track();
 }
 
 static unsigned long shadow_bytes_locked(void)
 {
-	unsigned long bytes = sizeof(*track.shadow) +
-		(sizeof(struct shadow_page *) << track.shadow->bucket_bits);
+	const struct shadow *s = track.shadow;
+	unsigned long bytes = sizeof(*s) +
+		(sizeof(struct shadow_page *) << s->bucket_bits);
 	int kind;
 
+	if (s->old_buckets)
+		bytes += sizeof(struct shadow_page *) << s->old_bits;
 	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
-		bytes += track.shadow->objects[kind] *
-			 kmem_cache_size(caches[kind]);
+		bytes += s->objects[kind] * ksmvs_obj_bytes(kind);
 	return bytes;
+}
+
+static enum ksmvs_state state_locked(void)
+{
+	if (track.layout_bad)
+		return KSMVS_DEGRADED;
+	if (track.warming && (!track.reason || track.reason == reason_repairing))
+		return KSMVS_WARMING;
+	if (track.reason || track.vm_overflow)
+		return KSMVS_DEGRADED;
+	return KSMVS_TRACKING;
 }
 
 /*
  * Copy the header and every VM's counters: O(VMs). The rows' mms are
  * held until ksmvs_release_rows(), so the caller may look at them (pid,
- * anonymous pages) without the lock.
+ * anonymous pages) without the lock. Gone VMs have no row.
  */
 int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
 		   unsigned int *n_rows)
@@ -448,33 +594,40 @@ int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
 	unsigned int n;
 
 again:
-	spin_lock(&track.lock);
+	lock_track();
 	n = track.shadow->n_vms;
-	spin_unlock(&track.lock);
+	unlock_track();
 	r = kvcalloc(n + 1, sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
-	spin_lock(&track.lock);
+	lock_track();
 	if (track.shadow->n_vms > n) {
-		spin_unlock(&track.lock);
+		unlock_track();
 		kvfree(r);
 		goto again;
 	}
 	n = 0;
 	list_for_each_entry(vm, &track.vms, list) {
+		if (vm->gone)
+			continue;
 		mmgrab(vm->mm);
 		r[n].mm = vm->mm;
 		r[n].counts = vm->sv.counts;
+		r[n].unchecked = !vm->checkable;
 		n++;
 	}
-	sum->state = track.state;
-	sum->reason = track.reason;
+	sum->state = state_locked();
+	sum->reason = track.layout_bad ? "layout" :
+		      track.reason ? track.reason :
+		      track.vm_overflow ? "too-many-vms" : NULL;
+	if (sum->state == KSMVS_WARMING)
+		sum->reason = NULL;
 	sum->ksm_pages = track.shadow->ksm_pages;
 	sum->ksm_mappings = track.shadow->ksm_mappings;
 	sum->shadow_bytes = shadow_bytes_locked();
 	sum->stats = track.stats;
-	spin_unlock(&track.lock);
-	sum->stats.scans = atomic_long_read(&scans);
+	unlock_track();
+	sum->pool_taken = ksmvs_pool_taken();
 	*rows = r;
 	*n_rows = n;
 	return 0;
@@ -489,59 +642,56 @@ void ksmvs_release_rows(struct ksmvs_row *rows, unsigned int n_rows)
 	kvfree(rows);
 }
 
-int ksmvs_track_init(void)
+int ksmvs_track_init(struct delayed_work *maint)
 {
 	struct shadow_page **buckets;
-	int kind;
+	int err;
 
 	BUILD_BUG_ON(offsetof(struct ksmvs_vm, sv) != 0);
-	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
-		caches[kind] = kmem_cache_create(cache_names[kind],
-						 kind == SHADOW_OBJ_VM ?
-						 sizeof(struct ksmvs_vm) :
-						 shadow_obj_size(kind), 0, 0,
-						 NULL);
+	err = ksmvs_alloc_init(sizeof(struct ksmvs_vm));
+	if (err)
+		return err;
 	track.shadow = kvzalloc(sizeof(*track.shadow), GFP_KERNEL);
 	buckets = kvcalloc(1UL << KSMVS_INITIAL_BUCKET_BITS, sizeof(*buckets),
 			   GFP_KERNEL);
-	if (!caches[SHADOW_OBJ_VM] || !caches[SHADOW_OBJ_PAGE] ||
-	    !caches[SHADOW_OBJ_PAIR] || !caches[SHADOW_OBJ_MAP] ||
-	    !track.shadow || !buckets) {
+	if (!track.shadow || !buckets) {
 		kvfree(buckets);
 		kvfree(track.shadow);
-		for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
-			kmem_cache_destroy(caches[kind]);
+		ksmvs_alloc_exit();
 		return -ENOMEM;
 	}
 	shadow_init(track.shadow, &shadow_ops, buckets,
 		    KSMVS_INITIAL_BUCKET_BITS);
-	track.state = KSMVS_WARMING;
+	track.maint = maint;
 	return 0;
 }
 
-/* After the probes are gone: nothing can call in any more. */
+/* From now on nothing queues the work item. */
+void ksmvs_track_stop(void)
+{
+	lock_track();
+	track.stopping = true;
+	unlock_track();
+}
+
+/*
+ * After the probes and the work item are gone: nothing can call in any
+ * more, so the whole map may be freed without the lock.
+ */
 void ksmvs_track_exit(void)
 {
 	struct ksmvs_vm *vm, *next;
-	int kind;
 
-	spin_lock(&track.lock);
-	track.stopping = true;
-	spin_unlock(&track.lock);
-	cancel_delayed_work_sync(&resync_work);
-	cancel_work_sync(&maint_work);
-
-	spin_lock(&track.lock);
+	while (track.shadow->old_buckets)
+		kvfree(shadow_rehash_step(track.shadow, ~0U));
 	shadow_clear(track.shadow);
 	list_for_each_entry_safe(vm, next, &track.vms, list) {
 		list_del(&vm->list);
 		shadow_vm_remove(track.shadow, &vm->sv);
+		mmdrop(vm->mm);
+		ksmvs_obj_free(SHADOW_OBJ_VM, vm);
 	}
-	spin_unlock(&track.lock);
-	reap_vms();
-
 	kvfree(track.shadow->buckets);
 	kvfree(track.shadow);
-	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
-		kmem_cache_destroy(caches[kind]);
+	ksmvs_alloc_exit();
 }

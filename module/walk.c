@@ -1,16 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Finding what KSM merged before the module loaded (or while it lost
- * track): there is no hook where ksmd re-visits an already merged page, so
- * look at the page tables. Nothing here faults, writes or unmerges: pages
- * are looked up with FOLL_NOFAULT and only read.
+ * Learning what is merged from the page tables: the mms registered with
+ * KSM before the module loaded, and the KSM pages each one maps. There is
+ * no hook where ksmd re-visits an already merged page, so a VM found
+ * this way, or one whose counts the per-scan check found wrong, is walked.
+ *
+ * The walk changes nothing it looks at. It runs in the mm's own context
+ * (kthread_use_mm(): the work item's worker is a kernel thread) and looks
+ * pages up with get_user_pages_fast_only(): the lockless GUP-fast path,
+ * which never faults a page in, never breaks COW or unmerges, and, unlike
+ * get_user_pages_remote() (which always adds FOLL_TOUCH), does not mark
+ * pages accessed, so reclaim's view of a guest's memory stays its own.
+ * It holds a reference to each page for a moment, as any GUP does.
+ *
+ * It records only what a present page-table entry proves: a swapped-out
+ * or migrating KSM page is not seen. That is not lost for good: the
+ * kernel still counts its rmap_item, so the next full scan's check finds
+ * the VM short and repairs it again once the page is back (or ksmd has
+ * dropped the item, and the counts agree).
  *
  * The walk races with ksmd, madvise and exits, and that is fine: the
- * shadow's operations are idempotent per mapping, a mapping always changes
- * in the page table before ksmd drops its rmap_item (and so before our
- * leave probe), and every mapping recorded here is looked up once more
- * after it is recorded, so one that changed in between is taken back.
+ * shadow's operations are idempotent per mapping, a mapping always
+ * changes in the page table before ksmd drops its rmap_item (and so
+ * before the leave probe), and every mapping recorded here is looked up
+ * once more after it is recorded, so one that changed in between is
+ * taken back.
  */
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/page-flags.h>
@@ -31,17 +47,16 @@ static const void *ksm_node_of(struct page *page)
 
 	if (!folio_test_ksm(folio))
 		return NULL;
-	return (const void *)((unsigned long)READ_ONCE(folio->mapping) &
-			      ~PAGE_MAPPING_FLAGS);
+	return ksmvs_folio_stable_node(folio);
 }
 
-/* The stable node mapped at addr now, or NULL. Needs the mmap lock. */
-static const void *node_at(struct mm_struct *mm, unsigned long addr)
+/* The stable node mapped at addr of the current mm now, or NULL. */
+static const void *node_at(unsigned long addr)
 {
 	const void *node = NULL;
 	struct page *page;
 
-	if (ksmvs_gup_remote(mm, addr, 1, FOLL_NOFAULT, &page) == 1) {
+	if (get_user_pages_fast_only(addr, 1, 0, &page) == 1) {
 		node = ksm_node_of(page);
 		put_page(page);
 	}
@@ -54,8 +69,8 @@ struct recorded {
 };
 
 /*
- * Look at up to WALK_BATCH present pages from addr on, within one VMA.
- * Returns how far it got.
+ * Look at up to WALK_BATCH pages of the current mm from addr on, within
+ * one VMA. Returns how far it got.
  */
 static unsigned long walk_batch(struct mm_struct *mm, unsigned long addr,
 				unsigned long end)
@@ -67,7 +82,7 @@ static unsigned long walk_batch(struct mm_struct *mm, unsigned long addr,
 	unsigned int n_rec = 0;
 	long got, i;
 
-	got = ksmvs_gup_remote(mm, addr, n, FOLL_NOFAULT, pages);
+	got = get_user_pages_fast_only(addr, n, 0, pages);
 	if (got <= 0)
 		return addr + PAGE_SIZE;	/* not present: skip it */
 	for (i = 0; i < got; i++) {
@@ -83,12 +98,13 @@ static unsigned long walk_batch(struct mm_struct *mm, unsigned long addr,
 	}
 	/* Take back what changed between the lookup and the record. */
 	for (i = 0; i < n_rec; i++)
-		if (node_at(mm, rec[i].addr) != rec[i].node)
+		if (node_at(rec[i].addr) != rec[i].node)
 			ksmvs_walk_unrecord(mm, rec[i].addr, rec[i].node);
-	/* gup stops at the first page that is not present: skip that too */
+	/* GUP-fast stops at the first page it cannot take: skip that too */
 	return addr + (got + (got < n)) * PAGE_SIZE;
 }
 
+/* Walk the mergeable VMAs of mm; called from the work item only. */
 void ksmvs_walk_mm(struct mm_struct *mm)
 {
 	struct vm_area_struct *vma;
@@ -97,6 +113,7 @@ void ksmvs_walk_mm(struct mm_struct *mm)
 
 	if (!mmget_not_zero(mm))
 		return;		/* exiting: its leaves will come */
+	kthread_use_mm(mm);
 	mmap_read_lock(mm);
 	while (!ksmvs_stopping()) {
 		vma = find_vma(mm, addr);
@@ -117,16 +134,20 @@ void ksmvs_walk_mm(struct mm_struct *mm)
 		}
 	}
 	mmap_read_unlock(mm);
+	kthread_unuse_mm(mm);
 	mmput(mm);
 }
 
 /*
- * Every process whose mm is registered with KSM. Runs after the
- * __ksm_enter/__ksm_exit probes are in place, so none is missed.
+ * Every process whose mm is registered with KSM and not yet in the table.
+ * Runs after the __ksm_enter/__ksm_exit probes are in place, so none is
+ * missed; from the work item, when a join names an mm the table lacks or
+ * a freed VM makes room.
  */
-void ksmvs_scan_processes(void)
+void ksmvs_discover_mms(void)
 {
 	struct task_struct *p, *t;
+	bool all_fit = true;
 
 	rcu_read_lock();
 	for_each_process_thread(p, t) {
@@ -136,9 +157,11 @@ void ksmvs_scan_processes(void)
 			continue;
 		task_lock(t);
 		mm = t->mm;
-		if (mm && test_bit(MMF_VM_MERGEABLE, &mm->flags))
-			ksmvs_add_mm(mm);
+		if (mm && test_bit(MMF_VM_MERGEABLE, &mm->flags) &&
+		    ksmvs_add_mm(mm, 0, ksmvs_mm_count_trusted(mm, t), true))
+			all_fit = false;
 		task_unlock(t);
 	}
 	rcu_read_unlock();
+	ksmvs_discovery_done(all_fit);
 }

@@ -23,6 +23,12 @@
  * Per-VM counters change only on transitions: a VM's pair on a page
  * appearing or going (0 <-> 1 mappings), and a page's number of VMs
  * crossing 1 <-> 2.
+ *
+ * Nothing here costs time in proportion to the whole map: the caller holds
+ * its lock around each call, and the two operations that must visit every
+ * page, growing the hash and forgetting one VM, go a bounded number of
+ * buckets per call (shadow_rehash_step(), shadow_vm_forget_step()) so that
+ * the caller can drop its lock in between.
  */
 #ifndef KSM_VMSHARE_SHADOW_H
 #define KSM_VMSHARE_SHADOW_H
@@ -95,6 +101,10 @@ struct shadow_page;
  * @ops: allocator
  * @buckets: KSM pages by stable node; a power of two of them
  * @bucket_bits: log2 of their number
+ * @old_buckets: while the hash grows, the previous array, whose buckets
+ *	from @moved on still hold their pages; NULL otherwise
+ * @old_bits: log2 of the previous array's size
+ * @moved: buckets of @old_buckets already moved into @buckets
  * @vm_buckets: VMs by mm
  * @vms: VMs by index
  * @n_vms: VMs known
@@ -106,6 +116,9 @@ struct shadow {
 	const struct shadow_ops *ops;
 	struct shadow_page **buckets;
 	unsigned int bucket_bits;
+	struct shadow_page **old_buckets;
+	unsigned int old_bits;
+	unsigned int moved;
 	struct shadow_vm *vm_buckets[SHADOW_VM_BUCKETS];
 	struct shadow_vm *vms[SHADOW_MAX_VMS];
 	unsigned int n_vms;
@@ -124,8 +137,16 @@ void shadow_init(struct shadow *s, const struct shadow_ops *ops,
 struct shadow_vm *shadow_vm_find(struct shadow *s, const void *mm);
 /* The VM of mm, added if new; NULL if out of memory or of indexes. */
 struct shadow_vm *shadow_vm_add(struct shadow *s, const void *mm);
-/* Forget a VM and every mapping it still has. */
-void shadow_vm_remove(struct shadow *s, struct shadow_vm *vm);
+/*
+ * Forget the VM's mappings in up to n buckets from *cursor on, as if each
+ * had left; returns true once every bucket is done. While the hash grows
+ * it does nothing and returns false: finish the growth first. Joins
+ * between two steps are kept where the cursor has passed.
+ */
+bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
+			   unsigned int *cursor, unsigned int n);
+/* Remove a VM that has no mapping left; false (nothing done) if it has. */
+bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm);
 
 /*
  * A mapping of (vm, page-aligned addr) joins the KSM page of node.
@@ -141,17 +162,27 @@ long shadow_drop_page(struct shadow *s, const void *node);
 /* Is node a KSM page with mappings in the shadow? */
 bool shadow_has_page(struct shadow *s, const void *node);
 
-/* Forget every KSM page; VMs stay, with zero counts. */
+/*
+ * Forget every KSM page; VMs stay, with zero counts. O(pages): only for
+ * when nothing else can call in (unloading, tests).
+ */
 void shadow_clear(struct shadow *s);
 
-/* Buckets the table would like (0: enough); the load is kept at most 1. */
+/*
+ * Buckets the table would like (0: enough, or growing already); the load
+ * is kept at most 1.
+ */
 unsigned int shadow_wanted_bucket_bits(const struct shadow *s);
 /*
- * Move every page to new buckets (zeroed, 1 << bits of them) and return
- * the old array for the caller to free.
+ * Start growing into new buckets (zeroed, 1 << bits of them): O(1). Until
+ * the growth ends every call still finds every page.
  */
-struct shadow_page **shadow_rehash(struct shadow *s,
-				   struct shadow_page **buckets,
-				   unsigned int bits);
+void shadow_rehash_begin(struct shadow *s, struct shadow_page **buckets,
+			 unsigned int bits);
+/*
+ * Move up to n old buckets; once all are moved, return the old array for
+ * the caller to free (NULL before that).
+ */
+struct shadow_page **shadow_rehash_step(struct shadow *s, unsigned int n);
 
 #endif /* KSM_VMSHARE_SHADOW_H */

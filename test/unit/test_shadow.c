@@ -2,8 +2,10 @@
 /*
  * The shadow map against a naive model that recomputes every count from
  * scratch, after every one of a long random sequence of events: joins,
- * leaves, whole-page drops (stale stable nodes), VM exits, clears (a
- * resync), rehashes and failed allocations. Dup chains are several stable
+ * leaves, whole-page drops (stale stable nodes), VMs forgotten a few
+ * buckets at a time (a repair, or an exit) while other VMs' events go on,
+ * clears, a growing hash moved a few buckets at a time between events, and
+ * failed allocations. Dup chains are several stable
  * nodes of one content, which the shadow sees as distinct pages: the
  * random node choice covers them; migrations keep the stable node, so they
  * are no event for the shadow at all.
@@ -128,6 +130,50 @@ static void forget_node(int n)
 				model[v][a] = NONE;
 }
 
+static void finish_rehash(void);
+
+/* A join or a leave of some VM other than v, checked against the model. */
+static void other_event(int v)
+{
+	int w = rand() % VMS, a = rand() % ADDRS, n = rand() % NODES, r;
+
+	if (w == v || !vm_alive[w])
+		return;
+	if (rand() % 2) {
+		if (model[w][a] != NONE)
+			n = model[w][a];
+		r = shadow_join(&s, vm_of[w], addr_of(a), node_ptr(n));
+		CHECK(r == (model[w][a] == NONE) || r == -ENOMEM);
+		if (r == 1)
+			model[w][a] = n;
+	} else if (model[w][a] != NONE) {
+		CHECK(shadow_leave(&s, vm_of[w], addr_of(a),
+				   node_ptr(model[w][a])));
+		model[w][a] = NONE;
+	}
+}
+
+/*
+ * Forget VM v a few buckets at a time, with other VMs' events in between,
+ * then remove it if asked. The model is checked once v is forgotten.
+ */
+static void forget_vm(int v, int remove)
+{
+	unsigned int cursor = 0;
+	int a;
+
+	finish_rehash();	/* the worker never forgets while it grows */
+	while (!shadow_vm_forget_step(&s, vm_of[v], &cursor, 1 + rand() % 3))
+		other_event(v);
+	for (a = 0; a < ADDRS; a++)
+		model[v][a] = NONE;
+	CHECK(check_model());
+	if (remove) {
+		CHECK(shadow_vm_remove(&s, vm_of[v]));
+		vm_alive[v] = 0;
+	}
+}
+
 static void step(void)
 {
 	int r = rand() % 1000, v = rand() % VMS, a = rand() % ADDRS;
@@ -167,29 +213,37 @@ static void step(void)
 		CHECK_EQ(shadow_drop_page(&s, node_ptr(n)), want ? want : -1);
 		forget_node(n);
 	} else if (r < 998) {
-		/* a VM exits; usually its mappings left first */
+		/* a VM is forgotten (repaired or gone) while others go on */
 		if (!vm_alive[v])
 			return;
-		shadow_vm_remove(&s, vm_of[v]);
-		for (a = 0; a < ADDRS; a++)
-			model[v][a] = NONE;
-		vm_alive[v] = 0;
+		forget_vm(v, rand() % 2);
 	} else {
 		shadow_clear(&s);
 		memset(model, NONE, sizeof(model));
 	}
 }
 
-static void maybe_rehash(void)
+/* The hash grows a few buckets at a time, between events. */
+static void rehash_some(void)
 {
 	unsigned int bits = shadow_wanted_bucket_bits(&s);
-	struct shadow_page **fresh;
 
+	if (s.old_buckets) {
+		free(shadow_rehash_step(&s, 1 + rand() % 4));
+		return;
+	}
 	if (!bits)
 		return;
-	fresh = calloc(1U << bits, sizeof(*fresh));
-	free(shadow_rehash(&s, fresh, bits));
+	shadow_rehash_begin(&s, calloc(1U << bits, sizeof(struct shadow_page *)),
+			    bits);
 	CHECK_EQ(s.bucket_bits, bits);
+	CHECK_EQ(shadow_wanted_bucket_bits(&s), 0);
+}
+
+static void finish_rehash(void)
+{
+	while (s.old_buckets)
+		free(shadow_rehash_step(&s, 1 + rand() % 4));
 }
 
 static void run(unsigned int seed, int fail)
@@ -204,8 +258,8 @@ static void run(unsigned int seed, int fail)
 	shadow_init(&s, &ops, calloc(2, sizeof(struct shadow_page *)), 1);
 	for (i = 0; i < EVENTS; i++) {
 		step();
-		if (i % 64 == 0)
-			maybe_rehash();
+		if (i % 8 == 0)
+			rehash_some();
 		if (!check_model()) {
 			bad++;
 			if (bad < 5)
@@ -216,11 +270,20 @@ static void run(unsigned int seed, int fail)
 	CHECK_EQ(bad, 0);
 	for (i = 0; i < VMS; i++)
 		if (vm_alive[i])
-			shadow_vm_remove(&s, vm_of[i]);
+			forget_vm(i, 1);
+	finish_rehash();
 	CHECK_EQ(s.ksm_pages, 0);
 	CHECK_EQ(s.ksm_mappings, 0);
 	free(s.buckets);
 	CHECK_EQ(live_allocs, 0);	/* nothing leaked */
+}
+
+static void forget_all(struct shadow_vm *vm)
+{
+	unsigned int cursor = 0;
+
+	while (!shadow_vm_forget_step(&s, vm, &cursor, 3))
+		;
 }
 
 /* interface.md's worked example, step by step */
@@ -257,12 +320,16 @@ static void test_worked_example(void)
 	CHECK_EQ(v1->counts.ksm_mapped, 8);
 	CHECK_EQ(v2->counts.inter_shared, 4);
 	/* v2 and v3 go: v1 is alone on A, B, C */
-	shadow_vm_remove(&s, v2);
-	shadow_vm_remove(&s, v3);
+	CHECK(!shadow_vm_remove(&s, v2));	/* not while it has mappings */
+	forget_all(v2);
+	forget_all(v3);
+	CHECK(shadow_vm_remove(&s, v2));
+	CHECK(shadow_vm_remove(&s, v3));
 	CHECK_EQ(v1->counts.self_shared, 3);
 	CHECK_EQ(v1->counts.inter_shared, 0);
 	CHECK_EQ(s.ksm_pages, 3);
-	shadow_vm_remove(&s, v1);
+	forget_all(v1);
+	CHECK(shadow_vm_remove(&s, v1));
 	CHECK_EQ(live_allocs, 0);
 	free(s.buckets);
 }
