@@ -307,6 +307,18 @@ static int by_pfn_only(const void *a, const void *b)
 	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
 }
 
+/*
+ * smaps method: a page mapped twice or more is a KSM page only in a VMA
+ * that holds KSM pages at all ("KSM:" above 0); elsewhere it is shared by
+ * fork (copy-on-write), as a forked child's stack and heap are. A VMA
+ * holding both (a child forked before its parent's pages merged) is not
+ * told apart: the scenarios fork only after merging.
+ */
+static int in_ksm_vma(const struct oracle_page *p)
+{
+	return g.vms[p->vm].vmas[p->area].ksm_kb > 0;
+}
+
 /* Fill in map counts and KSM flags; drop zero pages and non-anonymous. */
 static void classify(void)
 {
@@ -326,7 +338,7 @@ static void classify(void)
 		if (g.method == METHOD_KPAGEFLAGS)
 			p->ksm = !!(f & (1ULL << KPF_KSM));
 		else
-			p->ksm = p->mapcount >= 2;
+			p->ksm = p->mapcount >= 2 && in_ksm_vma(p);
 		g.pages[out++] = *p;
 	}
 	g.n_pages = out;

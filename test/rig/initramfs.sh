@@ -4,6 +4,9 @@
 #
 #   initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]
 #
+# With KSMVS_KMODS=DIR (from kmods.sh), the kernel's own modules in DIR go
+# to /ksmvs/kmods.
+#
 # --with-qemu adds this machine's qemu-system-x86_64 with the libraries ldd
 # names, its TCG accelerator module and its firmware, for scenarios that run
 # real QEMU VMs inside the guest (tens of MB: only those scenarios get it).
@@ -30,10 +33,16 @@ file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
 	exit 1
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
-install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit \
+install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit "$bindir"/mergers \
 	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 [ -z "$module" ] || cp "$module" "$stage/ksmvs/"
+# KSMVS_KMODS: a directory of the kernel's own modules (kmods.sh) for
+# scenarios that need them (zram), loaded in the order its "order" names
+if [ -n "${KSMVS_KMODS:-}" ]; then
+	mkdir -p "$stage/ksmvs/kmods"
+	cp "$KSMVS_KMODS"/order "$KSMVS_KMODS"/*.ko "$stage/ksmvs/kmods/"
+fi
 
 # copy_path FILE: FILE at the same path in the guest, links dereferenced
 copy_path() {

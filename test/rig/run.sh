@@ -105,6 +105,11 @@ for series in $series_list; do
 		continue
 	fi
 	passed=$((passed + 1))
+	if ! KSMVS_KMODS=$(test/rig/kmods.sh "$kernel"); then
+		fail_step kmods "the kernel's zram module could not be unpacked" "$release"
+		continue
+	fi
+	export KSMVS_KMODS
 	if ! test/rig/initramfs.sh "$work/initramfs.cpio.gz" build \
 		"$work/src/ksm_vmshare.ko"; then
 		fail_step initramfs "initramfs failed" "$release"

@@ -321,13 +321,48 @@ module_key() {
 	sed -n "s/^# $1: //p" "$PROC"
 }
 
-module_tracking() {
-	[ "$(module_key state)" = tracking ]
+# Tracking, and the per-scan self-check has held for 3 full scans in a row.
+module_verified() {
+	[ "$(module_key state)" = tracking ] &&
+		[ "$(module_key verified_scans)" -ge 3 ]
 }
 
 wait_tracking() {
-	wait_until "${1:-120}" "/proc/ksm_vmshare to say 'state: tracking'" \
-		module_tracking
+	wait_until "${1:-120}" "/proc/ksm_vmshare to say 'state: tracking' with verified_scans >= 3" \
+		module_verified
+}
+
+# module_rows FILE: the VM rows of a saved copy, comm dropped
+module_rows() {
+	awk '$1 ~ /^[0-9]+$/ { print $1, $2, $3, $4, $5, $6 }' "$1"
+}
+
+# read_stable NAME: module, oracle, module again, until the two module
+# reads agree. The VMs are live processes, and a read of the module and a
+# read of their page tables are not one instant: a VM's own memory can
+# grow in between (khugepaged filling a huge page, QEMU's heap). Leaves
+# $RUN/module and $RUN/oracle.module; what moved and how many tries it
+# took are DATA lines.
+read_stable() {
+	local tries=0
+	while :; do
+		tries=$((tries + 1))
+		cat "$PROC" >"$RUN/module" || return 1
+		awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
+		ksm-oracle $(cat "$RUN/module.pids") >"$RUN/oracle.module" || return 1
+		cat "$PROC" >"$RUN/module.again" || return 1
+		module_rows "$RUN/module" >"$RUN/rows.1"
+		module_rows "$RUN/module.again" >"$RUN/rows.2"
+		if cmp -s "$RUN/rows.1" "$RUN/rows.2"; then
+			echo "tries $tries" >"$RUN/tries"
+			data "$1/read_tries" "$RUN/tries"
+			return 0
+		fi
+		diff "$RUN/rows.1" "$RUN/rows.2" >"$RUN/moved"
+		data "$1/moved_between_reads" "$RUN/moved"
+		[ "$tries" -lt 5 ] || return 1
+		sleep 1
+	done
 }
 
 # compare_module NAME: every row of /proc/ksm_vmshare against the oracle,
@@ -335,19 +370,15 @@ wait_tracking() {
 # KSM has quiesced.
 compare_module() {
 	local name=$1 shared sharing pid
-	cat "$PROC" >"$RUN/module" || {
-		fail "$name/module" "cannot read $PROC"
-		return 1
-	}
+	wait_tracking || return 1
 	shared=$(ksm pages_shared)
 	sharing=$(ksm pages_sharing)
-	data "$name/module" "$RUN/module"
-	awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
 	# the oracle over the same VMs, and over whatever it finds itself
-	ksm-oracle $(cat "$RUN/module.pids") >"$RUN/oracle.module" || {
-		fail "$name/oracle" "ksm-oracle failed"
+	read_stable "$name" || {
+		fail "$name/read" "the module's rows kept changing, or a read failed"
 		return 1
 	}
+	data "$name/module" "$RUN/module"
 	ksm-oracle >"$RUN/oracle.found"
 	data "$name/oracle" "$RUN/oracle.module"
 	while read -r pid; do
@@ -371,6 +402,8 @@ compare_module() {
 		{ merging[$1] = $2 }
 		END {
 			verdict(state == "tracking", "state", "state is " state)
+			verdict(head["verified_scans:"] >= 3, "verified_scans",
+				"verified_scans " head["verified_scans:"] ", want >= 3")
 			verdict(head["probe_missed:"] == 0, "probe_missed", head["probe_missed:"] " probe hits missed")
 			verdict(head["ksm_pages:"] == shared, "ksm_pages",
 				"module " head["ksm_pages:"] ", kernel pages_shared " shared)
@@ -394,6 +427,21 @@ compare_module() {
 
 PAGE_KB=$(($(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024))
 
+# others_anon VICTIM: the anonymous pages the other live VMs map (exact:
+# smaps_rollup walks their page tables), summed, then their AnonHugePages
+others_anon() {
+	local vm pid
+	for vm in $(cat "$RUN/alive"); do
+		pid=$(vm_pid "$vm")
+		[ "$pid" = "$1" ] || cat "/proc/$pid/smaps_rollup"
+	done | awk -v kb="$PAGE_KB" '$1 == "Anonymous:" { a += $2 / kb }
+		$1 == "AnonHugePages:" { h += $2 / kb } END { print a + 0, h + 0 }'
+}
+
+thp_collapses() {
+	awk '$1 == "thp_collapse_alloc" { print $2 }' /proc/vmstat
+}
+
 # "ANON FREE": AnonPages and MemFree in pages, from one refresh. The drop
 # of AnonPages is what an eviction gives back (MemFree also moves with
 # per-CPU lists and caches).
@@ -410,6 +458,7 @@ meminfo_pages() {
 evict_victim() {
 	local name=$1 stop=${2:-kill} victim oracle_pid predicted uss uss_pid
 	local before after free_before free_after measured tolerance diff vm
+	local others_before others_after huge_before huge_after grown collapses_before
 	ksm-victim --all >"$RUN/victim.txt"
 	ksm-victim --all --pages >"$RUN/victim.pages"
 	show "$RUN/victim.txt"
@@ -424,6 +473,10 @@ evict_victim() {
 	uss_pid=$(awk '$1 ~ /^[0-9]+$/ { print $7, $1 }' "$RUN/oracle.module" |
 		sort -k1,1nr | awk 'NR == 1 { print $2 }')
 
+	set -- $(others_anon "$victim")
+	others_before=$1
+	huge_before=$2
+	collapses_before=$(thp_collapses)
 	set -- $(meminfo_pages)
 	before=$1
 	free_before=$2
@@ -436,12 +489,20 @@ evict_victim() {
 	set -- $(meminfo_pages)
 	after=$1
 	free_after=$2
-	measured=$((before - after))
+	set -- $(others_anon "$victim")
+	others_after=$1
+	huge_after=$2
+	# What the other VMs' own mappings gained meanwhile (khugepaged
+	# filling a huge page, QEMU's heap) is not the eviction's doing, but
+	# lowers the drop of AnonPages by as much: add it back.
+	grown=$((others_after - others_before))
+	measured=$((before - after + grown))
 	tolerance=$((predicted / 100 + 256))
 	diff=$((measured - predicted))
 	[ "$diff" -lt 0 ] && diff=$((-diff))
 	{
 		echo "victim pid $victim predicted_freed $predicted measured_anon $measured"
+		echo "anonpages_drop $((before - after)) others_grew $grown others_anonhuge_grew $((huge_after - huge_before)) thp_collapse_alloc_delta $(($(thp_collapses) - collapses_before))"
 		echo "memfree_delta $((free_after - free_before)) victim_uss $uss largest_uss_pid $uss_pid"
 	} >"$RUN/eviction"
 	data "$name/eviction" "$RUN/eviction"
@@ -449,7 +510,8 @@ evict_victim() {
 		echo
 		echo "Stopped the victim (pid $victim). Memory given back, in 4 KiB pages:"
 		echo "  predicted by ksm_vmshare: $predicted"
-		echo "  measured (drop of AnonPages in /proc/meminfo): $measured"
+		echo "  measured (drop of AnonPages in /proc/meminfo): $((before - after))"
+		[ "$grown" = 0 ] || echo "    + the other VMs' own growth meanwhile (smaps_rollup Anonymous): $grown = $measured"
 		echo "  smem-style USS of the victim (pages mapped once): $uss"
 	} >"$RUN/show"
 	show "$RUN/show"

@@ -20,6 +20,9 @@ start_vms ./recipe || exit 1
 wait_until 60 "state degraded layout" \
 	sh -c "grep -qx '# state: degraded layout' $PROC"
 check_eq faults/layout_refused "degraded layout" "$(module_key state)"
+# what the wrong layout recorded is forgotten by the work item, VM by VM
+wait_until 60 "the refused layout's records to be forgotten" \
+	sh -c "grep -qx '# ksm_pages: 0' $PROC"
 check_eq faults/layout_no_pages 0 "$(module_key ksm_pages)"
 dmesg | grep -q "rmap_item layout does not match"
 check_eq faults/layout_logged 0 $?
