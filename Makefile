@@ -19,7 +19,7 @@ WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
 PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon \
-	    $(BUILD)/timeit
+	    $(BUILD)/timeit $(BUILD)/mergers
 UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
 	      $(BUILD)/test_victim
 
@@ -42,6 +42,9 @@ $(BUILD)/readas: test/workload/readas.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/qmon: test/workload/qmon.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
+
+$(BUILD)/mergers: test/workload/mergers.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/timeit: test/workload/timeit.c | $(BUILD)

@@ -1,0 +1,54 @@
+# A VM forks children that map its KSM pages: some stay, some write all
+# their pages first, some exit before ksmd has scanned them. KSM gives a
+# forked child no rmap_item until ksmd scans it, and 6.1 copies the
+# parent's merged-page count into the child (compat.h). With the module
+# loaded before the fork, and again with it loaded after (the walk finds
+# the children): the self-check must hold, rows must equal the oracle, and
+# no child that exited keeps a row.
+. ../lib.sh
+
+PAGES=512
+CHILDREN=9
+
+# fork_round WHEN: WHEN is early (module loaded before the fork) or late
+fork_round() {
+	local when=$1 pid kind
+	ksm_setup
+	[ "$when" = early ] && { module_load || return 1; }
+	mergers fork $PAGES $CHILDREN >"$RUN/fork.log" 2>&1 &
+	pid=$!
+	wait_until 30 "the parent to fill its memory" \
+		grep -q '^ready ' "$RUN/fork.log" || return 1
+	wait_quiesce || return 1
+	# slow ksmd down so that children act before it scans them
+	echo 10 >"$KSM/pages_to_scan"
+	echo 200 >"$KSM/sleep_millisecs"
+	kill -USR1 "$pid"
+	wait_until 30 "the children" grep -q '^forked' "$RUN/fork.log" || return 1
+	[ "$when" = late ] && { module_load || return 1; }
+	echo 1000 >"$KSM/pages_to_scan"
+	echo 10 >"$KSM/sleep_millisecs"
+	wait_quiesce || return 1
+	compare_module "fork/$when"
+	grep '^child ' "$RUN/fork.log" | while read -r _ child kind; do
+		if [ "$kind" = 2 ]; then
+			grep -q "^$child " "$RUN/module" &&
+				fail "fork/$when/exited/$child" "an exited child has a row"
+		else
+			grep -q "^$child " "$RUN/module" ||
+				fail "fork/$when/alive/$child" "a live child has no row"
+		fi
+	done
+	pass "fork/$when/children_rows"
+	sed -n 's/^# \(checks_failed\|repairs\|unchecked_vms\|resyncs\|verified_scans\|lock_hold_max_ns\): /\1 /p' \
+		"$RUN/module" >"$RUN/keys"
+	data "fork/$when/keys" "$RUN/keys"
+	check_eq "fork/$when/no_resync" 0 "$(module_key resyncs)"
+	kill -TERM "$pid"
+	wait "$pid"
+	module_unload
+}
+
+fork_round early
+fork_round late
+exit $FAILED
