@@ -384,10 +384,45 @@ static int parse_pids(struct reader *r, char *p, struct vms_set *set,
 	}
 }
 
-static int same_pids(const struct vms_set *a, const struct vms_set *b)
+/* Orders sets by their pids, to find two lines with the same. */
+static int by_pids(const void *a, const void *b)
 {
-	return a->n_pids == b->n_pids &&
-	       !memcmp(a->pids, b->pids, a->n_pids * sizeof(*a->pids));
+	const struct vms_set *x = *(const struct vms_set *const *)a;
+	const struct vms_set *y = *(const struct vms_set *const *)b;
+	int i;
+
+	if (x->n_pids != y->n_pids)
+		return x->n_pids - y->n_pids;
+	for (i = 0; i < x->n_pids; i++)
+		if (x->pids[i] != y->pids[i])
+			return x->pids[i] < y->pids[i] ? -1 : 1;
+	return x->line - y->line;
+}
+
+/* Two lines with the same pids: an error on the later one. */
+static int check_unique_sets(struct reader *r, struct vms_sets *sets)
+{
+	const struct vms_set **order = malloc((sets->n_sets + 1) * sizeof(*order));
+	size_t i, k = 0;
+	int ret = 0;
+
+	if (!order)
+		return fail(r, "out of memory");
+	for (i = 0; i < sets->n_sets; i++)
+		if (!sets->sets[i].star)
+			order[k++] = &sets->sets[i];
+	qsort(order, k, sizeof(*order), by_pids);
+	for (i = 1; i < k && !ret; i++) {
+		const struct vms_set *a = order[i - 1], *b = order[i];
+
+		if (a->n_pids == b->n_pids &&
+		    !memcmp(a->pids, b->pids, a->n_pids * sizeof(*a->pids))) {
+			r->line = b->line;
+			ret = fail(r, "the same pids as line %d", a->line);
+		}
+	}
+	free(order);
+	return ret;
 }
 
 static int parse_set(struct reader *r, struct vms_sets *sets, char *line)
@@ -412,12 +447,7 @@ static int parse_set(struct reader *r, struct vms_sets *sets, char *line)
 		free(set.pids);
 		return -1;
 	}
-	for (k = 0; !set.star && k < sets->n_sets; k++) {
-		if (same_pids(&sets->sets[k], &set)) {
-			free(set.pids);
-			return fail(r, "the same pids on two lines");
-		}
-	}
+	set.line = r->line;
 	if (grow(r, (void **)&sets->sets, sets->n_sets, sizeof(set))) {
 		free(set.pids);
 		return -1;
@@ -567,7 +597,8 @@ int vms_sets_parse(FILE *in, struct vms_sets *sets, char *err, size_t errlen)
 		return -1;
 	}
 	sets->headers = r.headers;
-	if (read_lines(&r, in, sets_row_cb, sets_headers_done, sets)) {
+	if (read_lines(&r, in, sets_row_cb, sets_headers_done, sets) ||
+	    check_unique_sets(&r, sets)) {
 		vms_sets_free(sets);
 		return -1;
 	}

@@ -55,6 +55,7 @@ struct vms_set {
 	int star;		/* pids "*": more than max_members VMs */
 	int n_pids;
 	long *pids;		/* ascending; NULL for star */
+	int line;		/* in the file */
 };
 
 struct vms_sets {

@@ -238,7 +238,8 @@ static const struct {
 	{ SETS_HEAD SETS_COLS "5\n", "line 5: 1 fields, expected 2" },
 	{ SETS_HEAD SETS_COLS "5 1,2,3,4\n", "line 5: 4 pids, more than max_members 3" },
 	{ SETS_HEAD SETS_COLS "5 *\n6 *\n", "line 6: a second '*' line" },
-	{ SETS_HEAD SETS_COLS "5 1,2\n6 1,2\n", "line 6: the same pids on two lines" },
+	{ SETS_HEAD SETS_COLS "5 1,2\n6 1,2\n", "line 6: the same pids as line 5" },
+	{ SETS_HEAD SETS_COLS "5 3\n5 1,2\n6 1\n7 2\n8 3\n", "line 9: the same pids as line 5" },
 	{ SETS_HEAD SETS_COLS "x 1\n", "line 5: pages: 'x' is not a count" },
 	{ SETS_HEAD SETS_COLS "# late: 1\n", "line 5: header line after the column line" },
 };
@@ -455,6 +456,309 @@ static void test_need_many(void)
 	CHECK_EQ(r.count, 8);	/* the top 7 free 490 */
 }
 
+/* A VM of the sets tests: unique, self_shared, inter_shared, ksm_mapped. */
+static struct vm_entry vm4(long pid, long long unique, long long self,
+			   long long inter, long long mapped)
+{
+	struct vm_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.row.pid = pid;
+	e.row.unique = unique;
+	e.row.self_shared = self;
+	e.row.inter_shared = inter;
+	e.row.ksm_mapped = mapped;
+	e.row.predicted_freed = unique + self;
+	e.moved = unique + mapped;
+	return e;
+}
+
+static void sets_of(const char *text, struct vms_sets *s)
+{
+	char err[256];
+
+	if (parse_sets(text, s, err)) {
+		fprintf(stderr, "sets: %s\n", err);
+		exit(2);
+	}
+}
+
+/*
+ * Two clones of one template (pids 1, 2) share 10000 pages only with each
+ * other; each has 1000 of its own. A third VM (3) has 30000 of its own.
+ * Per-VM sums: 1 and 2 free 1000 each, so 12000 takes VM 3 (moving
+ * 30000). Exactly: 1 and 2 together free 12000, moving 22000.
+ */
+static void test_need_clones(void)
+{
+	struct vm_entry v[3] = {
+		vm4(3, 30000, 0, 0, 0),
+		vm4(1, 1000, 0, 10000, 10000),
+		vm4(2, 1000, 0, 10000, 10000),
+	};
+	unsigned char chosen[3];
+	struct need_result r = { .chosen = chosen };
+	struct sets_view view;
+	struct vms_sets s;
+	int exact;
+
+	sets_of(SETS_HEAD SETS_COLS "10000 1,2\n", &s);
+	CHECK_EQ(select_need(v, 3, 12000, &r), 0);
+	CHECK(r.found && chosen[0] && !chosen[1] && !chosen[2]);
+	CHECK(!r.from_sets && !r.freed_exact);
+	CHECK_EQ(sets_view_build(v, 3, &s, 1, &view), 0);
+	CHECK_EQ(view.n_lines, 1);
+	CHECK_EQ(select_need_sets(v, &view, 12000, &r), 0);
+	CHECK(r.found && r.exact_search && r.from_sets && r.freed_exact);
+	CHECK(!chosen[0] && chosen[1] && chosen[2]);
+	CHECK_EQ(r.freed, 12000);
+	CHECK_EQ(r.moved, 22000);
+	/* 40000: per-VM sums say no set does it; all three free 42000 */
+	CHECK_EQ(select_need(v, 3, 40000, &r), 0);
+	CHECK(!r.found);
+	CHECK_EQ(select_need_sets(v, &view, 40000, &r), 0);
+	CHECK(r.found && r.count == 3 && r.freed == 42000);
+	CHECK_EQ(select_need_sets(v, &view, 42001, &r), 0);
+	CHECK(!r.found && !chosen[0] && !chosen[1] && !chosen[2]);
+	/* the heuristic finds the pair too */
+	select_exact_max = 0;
+	CHECK_EQ(select_need_sets(v, &view, 12000, &r), 0);
+	CHECK(r.found && !r.exact_search && !chosen[0] && chosen[1] && chosen[2]);
+	CHECK_EQ(r.freed, 12000);
+	select_exact_max = SELECT_EXACT_MAX;
+	chosen[0] = 1, chosen[1] = 1, chosen[2] = 0;
+	CHECK_EQ(select_freed(v, &view, chosen, &exact), 31000);
+	CHECK(exact);
+	sets_view_free(&view);
+	/* without VM 2 among the candidates the pair's pages never go */
+	CHECK_EQ(sets_view_build(v, 2, &s, 0, &view), 0);
+	CHECK_EQ(view.n_lines, 0);
+	sets_view_free(&view);
+	vms_sets_free(&s);
+}
+
+/* "*": more than max_members (3) VMs; freed only when every VM goes. */
+static void test_need_star(void)
+{
+	struct vm_entry v[5];
+	unsigned char chosen[5];
+	struct need_result r = { .chosen = chosen };
+	struct sets_view view;
+	struct vms_sets s;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		v[i] = vm4(i + 1, 100, 0, 50, 50);
+	sets_of(SETS_HEAD SETS_COLS "50 *\n", &s);
+	CHECK_EQ(sets_view_build(v, 5, &s, 1, &view), 0);
+	/* 400: any four; 4 > max_members, so the "*" pages may be theirs */
+	CHECK_EQ(select_need_sets(v, &view, 400, &r), 0);
+	CHECK(r.found && r.count == 4 && r.freed == 400 && !r.freed_exact);
+	/* 550: all five, and then "*" is freed, exactly */
+	CHECK_EQ(select_need_sets(v, &view, 550, &r), 0);
+	CHECK(r.found && r.count == 5 && r.freed == 550 && r.freed_exact);
+	/* 300: three VMs, no more than max_members: exact */
+	CHECK_EQ(select_need_sets(v, &view, 300, &r), 0);
+	CHECK(r.found && r.count == 3 && r.freed_exact);
+	sets_view_free(&view);
+	/* not everyone (an unowned mm, or VMs not shown): never */
+	CHECK_EQ(sets_view_build(v, 5, &s, 0, &view), 0);
+	CHECK_EQ(select_need_sets(v, &view, 550, &r), 0);
+	CHECK(!r.found);
+	CHECK_EQ(select_need_sets(v, &view, 500, &r), 0);
+	CHECK(r.found && r.freed == 500 && !r.freed_exact);
+	sets_view_free(&view);
+	vms_sets_free(&s);
+}
+
+static unsigned long long rng_state = 88172645463325252ULL;
+
+static unsigned long long rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* A random host: n VMs, some lines; its sets text in buf. */
+static void random_host(struct vm_entry *v, int n, char *buf, size_t len)
+{
+	long long inter[16] = { 0 }, self[16] = { 0 };
+	int used[1 << 10] = { 0 }, i, k, lines = (int)(rng() % 12);
+	size_t off;
+
+	off = snprintf(buf, len, "ksm_vmshare_sets - version: 1\n# state: tracking\n"
+		       "# max_members: 64\n# pages pids\n");
+	for (k = 0; k < lines; k++) {
+		unsigned int mask = (unsigned int)(rng() % ((1u << n) - 1)) + 1;
+		long long pages = (long long)(rng() % 500) + 1;
+		const char *sep = "";
+
+		if (used[mask]++)
+			continue;
+		off += snprintf(buf + off, len - off, "%lld ", pages);
+		for (i = 0; i < n; i++) {
+			if (!(mask >> i & 1))
+				continue;
+			off += snprintf(buf + off, len - off, "%s%d", sep, i + 1);
+			sep = ",";
+			if (mask == 1u << i)
+				self[i] += pages;
+			else
+				inter[i] += pages;
+		}
+		off += snprintf(buf + off, len - off, "\n");
+	}
+	for (i = 0; i < n; i++)
+		v[i] = vm4(i + 1, (long long)(rng() % 1000), self[i], inter[i],
+			   self[i] + inter[i] + (long long)(rng() % 300));
+}
+
+/*
+ * The exact search against every subset counted one by one, and the
+ * heuristic against the exact answer, on random hosts of up to 10 VMs.
+ */
+static void test_need_random(void)
+{
+	static char text[8192];
+	struct vm_entry v[10];
+	unsigned char chosen[10], heur[10], probe[10];
+	struct need_result r = { .chosen = chosen }, h = { .chosen = heur };
+	int round, optimal = 0, rounds = 400, bad_exact = 0, bad_heur = 0;
+
+	for (round = 0; round < rounds; round++) {
+		int n = 1 + (int)(rng() % 10), i, exact;
+		unsigned int s, best = 0;
+		long long need, total, best_moved = 0, best_freed = 0;
+		int best_count = 0;
+		struct sets_view view;
+		struct vms_sets sets;
+
+		random_host(v, n, text, sizeof(text));
+		sets_of(text, &sets);
+		if (sets_view_build(v, n, &sets, 1, &view))
+			exit(2);
+		memset(probe, 1, n);
+		total = select_freed(v, &view, probe, &exact);
+		need = 1 + (long long)(rng() % (total + 100));
+		for (s = 1; s < 1u << n; s++) {
+			long long f, moved = 0;
+			int count = 0;
+
+			for (i = 0; i < n; i++) {
+				probe[i] = s >> i & 1;
+				if (probe[i]) {
+					moved += v[i].moved;
+					count++;
+				}
+			}
+			f = select_freed(v, &view, probe, &exact);
+			if (f < need)
+				continue;
+			if (!best || moved < best_moved ||
+			    (moved == best_moved && (count < best_count ||
+			     (count == best_count && f > best_freed)))) {
+				best = s;
+				best_moved = moved;
+				best_count = count;
+				best_freed = f;
+			}
+		}
+		CHECK_EQ(select_need_sets(v, &view, need, &r), 0);
+		for (i = 0; i < n; i++)
+			if (chosen[i] != (best >> i & 1))
+				break;
+		if (r.found != (best != 0) || i < n ||
+		    (best && (r.freed != best_freed || r.moved != best_moved)))
+			bad_exact++;
+		select_exact_max = 0;
+		CHECK_EQ(select_need_sets(v, &view, need, &h), 0);
+		select_exact_max = SELECT_EXACT_MAX;
+		/* valid, never cheaper than the optimum, found when one exists */
+		if (h.found != r.found ||
+		    (h.found && (select_freed(v, &view, heur, &exact) < need ||
+				 h.freed < need || h.moved < r.moved)))
+			bad_heur++;
+		optimal += h.found && h.moved == r.moved;
+		optimal += !h.found && !r.found;
+		sets_view_free(&view);
+		vms_sets_free(&sets);
+	}
+	CHECK_EQ(bad_exact, 0);
+	CHECK_EQ(bad_heur, 0);
+	printf("test_victim: the heuristic was optimal on %d of %d random hosts\n",
+	       optimal, rounds);
+}
+
+/*
+ * Past SELECT_EXACT_MAX VMs: 30 VMs, two of them clones that free 12000
+ * together moving 22000; each other VM frees 20000 or more moving 30000.
+ */
+static void test_need_heuristic_many(void)
+{
+	static struct vm_entry v[30];
+	unsigned char chosen[30];
+	struct need_result r = { .chosen = chosen };
+	struct sets_view view;
+	struct vms_sets s;
+	int i;
+
+	for (i = 0; i < 28; i++)
+		v[i] = vm4(100 + i, 20000 + i, 0, 0, 10000);
+	v[28] = vm4(7, 1000, 0, 10000, 10000);
+	v[29] = vm4(8, 1000, 0, 10000, 10000);
+	sets_of(SETS_HEAD SETS_COLS "10000 7,8\n", &s);
+	CHECK_EQ(sets_view_build(v, 30, &s, 1, &view), 0);
+	CHECK_EQ(select_need_sets(v, &view, 12000, &r), 0);
+	CHECK(r.found && !r.exact_search && r.candidates == 30);
+	CHECK(r.count == 2 && chosen[28] && chosen[29]);
+	CHECK(r.freed == 12000 && r.freed_exact);
+	/* 20000: the smallest single VM (20000, moving 30000) */
+	CHECK_EQ(select_need_sets(v, &view, 20000, &r), 0);
+	CHECK(r.found && r.count == 1 && chosen[0] && r.moved == 30000);
+	/*
+	 * 32000: the pair and a single VM. The best is the smallest (moving
+	 * 52000 in all); the heuristic takes the one with the most freed per
+	 * page moved first (20027 for 30027): not always the cheapest.
+	 */
+	CHECK_EQ(select_need_sets(v, &view, 32000, &r), 0);
+	CHECK(r.found && r.count == 3 && chosen[28] && chosen[29]);
+	CHECK(r.moved >= 52000 && r.moved <= 52027 && r.freed >= 32000);
+	sets_view_free(&view);
+	vms_sets_free(&s);
+}
+
+static void test_sets_check(void)
+{
+	struct vms_snapshot snap;
+	struct vms_sets s;
+	char err[256], why[256];
+
+	CHECK_EQ(parse(HEAD COLS "1 10 5 7 12 15 a\n2 10 0 7 7 10 b\n3 1 0 0 0 1 c\n",
+		       &snap, err), 0);
+	sets_of(SETS_HEAD SETS_COLS "5 1\n7 1,2\n", &s);
+	CHECK(!select_sets_check(&snap, &s, why, sizeof(why)));
+	vms_sets_free(&s);
+	sets_of(SETS_HEAD SETS_COLS "4 1\n7 1,2\n", &s);
+	CHECK(select_sets_check(&snap, &s, why, sizeof(why)) &&
+	      strstr(why, "pid 1: self_shared 5, but its own set has 4 pages"));
+	vms_sets_free(&s);
+	sets_of(SETS_HEAD SETS_COLS "5 1\n6 1,2\n", &s);
+	CHECK(select_sets_check(&snap, &s, why, sizeof(why)) &&
+	      strstr(why, "pid 1: self_shared + inter_shared 12, but its sets add up to 11 pages"));
+	vms_sets_free(&s);
+	/* with a "*" line, the named sets may add up to less */
+	sets_of(SETS_HEAD SETS_COLS "5 1\n6 1,2\n1 *\n", &s);
+	CHECK(!select_sets_check(&snap, &s, why, sizeof(why)));
+	vms_sets_free(&s);
+	sets_of(SETS_HEAD SETS_COLS "5 1\n7 1,2\n3 4\n", &s);
+	CHECK(select_sets_check(&snap, &s, why, sizeof(why)) &&
+	      strstr(why, "pid 4 has a set but no row"));
+	vms_sets_free(&s);
+	vms_free(&snap);
+}
+
 int main(void)
 {
 	test_parse_good();
@@ -468,5 +772,10 @@ int main(void)
 	test_sort_and_victim();
 	test_need();
 	test_need_many();
+	test_need_clones();
+	test_need_star();
+	test_need_random();
+	test_need_heuristic_many();
+	test_sets_check();
 	return unit_report("test_victim");
 }
