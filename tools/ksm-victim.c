@@ -66,16 +66,18 @@ static char out_tmp[PATH_MAX];
 static void __attribute__((noreturn, format(printf, 2, 3)))
 fatal(int status, const char *fmt, ...)
 {
+	static char msg[1024], safe_msg[4 * sizeof(msg)];
 	va_list ap;
 
 	if (out_tmp[0])
 		unlink(out_tmp);
 	fflush(stdout);
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* messages quote files and names: no control character gets through */
+	text_message(msg, safe_msg, sizeof(safe_msg));
+	fprintf(stderr, "%s: %s\n", prog, safe_msg);
 	exit(status);
 }
 

@@ -41,14 +41,14 @@ int text_utf8(const char *str, unsigned int *cp)
 }
 
 /* Characters a terminal acts on rather than shows, or that reorder text. */
-static int unsafe(unsigned int c)
+static int unsafe(unsigned int c, int backslash)
 {
-	return c < 0x20 || c == '\\' || (c >= 0x7f && c <= 0x9f) ||
+	return c < 0x20 || (c == '\\' && backslash) || (c >= 0x7f && c <= 0x9f) ||
 	       c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
 	       (c >= 0x2066 && c <= 0x2069);
 }
 
-size_t text_terminal(const char *s, char *out, size_t outlen)
+static size_t escape(const char *s, char *out, size_t outlen, int backslash)
 {
 	size_t n = 0, width = 0;
 
@@ -58,7 +58,7 @@ size_t text_terminal(const char *s, char *out, size_t outlen)
 		unsigned int c;
 		int len = text_utf8(s, &c), i;
 
-		if (len && !unsafe(c)) {
+		if (len && !unsafe(c, backslash)) {
 			if (n + len >= outlen)
 				break;
 			memcpy(out + n, s, len);
@@ -83,6 +83,16 @@ size_t text_terminal(const char *s, char *out, size_t outlen)
 	}
 	out[n] = '\0';
 	return width;
+}
+
+size_t text_terminal(const char *s, char *out, size_t outlen)
+{
+	return escape(s, out, outlen, 1);
+}
+
+size_t text_message(const char *s, char *out, size_t outlen)
+{
+	return escape(s, out, outlen, 0);
 }
 
 void text_json(FILE *f, const char *s)

@@ -21,6 +21,12 @@
  */
 size_t text_terminal(const char *s, char *out, size_t outlen);
 
+/*
+ * The same, but backslashes kept as they are: for messages that quote a
+ * file's text, which has its own backslash escapes.
+ */
+size_t text_message(const char *s, char *out, size_t outlen);
+
 /* s as a JSON string, quotes included; bytes that are not UTF-8 as U+FFFD. */
 void text_json(FILE *f, const char *s);
 

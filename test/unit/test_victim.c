@@ -300,6 +300,9 @@ static void test_textsafe(void)
 	/* a right-to-left override, an overlong '/', a surrogate */
 	text_terminal("a\xe2\x80\xae" "b\xc0\xaf\xed\xa0\x80", buf, sizeof(buf));
 	CHECK(!strcmp(buf, "a\\342\\200\\256b\\300\\257\\355\\240\\200"));
+	/* messages keep backslashes: they quote the file's own escapes */
+	text_message("comm 'a\\01x\033[2J\n'", buf, sizeof(buf));
+	CHECK(!strcmp(buf, "comm 'a\\01x\\033[2J\\012'"));
 	/* cut at a whole character or escape */
 	text_terminal("abc\ndef", buf, 6);
 	CHECK(!strcmp(buf, "abc"));

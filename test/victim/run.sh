@@ -207,6 +207,18 @@ jq_is escapes_json/header '.header == {"state": "tracking", "ksm_pages": 20000, 
 run bad_escape 3 -p "$here/badescape.txt" &&
 	has bad_escape "^ksm-victim: .*badescape.txt: line 8: comm 'bad\\\\01x': malformed escape" "$tmp/err"
 [ -s "$tmp/out" ] && verdict bad_escape/stdout_empty "stdout: $(cat "$tmp/out")" || verdict bad_escape/stdout_empty ok
+# a raw escape sequence in the file is quoted in the message, escaped
+printf '%s\n' 'ksm_vmshare - version: 1' '# state: tracking' '# ksm_pages: 1' \
+	'# ksm_mappings: 1' '# full_scans_seen: 1' \
+	'# pid unique self_shared inter_shared ksm_mapped predicted_freed comm' \
+	$'5 1 0 0 0 1 x\033]0;owned\007' >"$tmp/rawctl.txt"
+run raw_control 3 -p "$tmp/rawctl.txt" &&
+	has raw_control "line 7: comm 'x\\\\033]0;owned\\\\007': unescaped control character$" "$tmp/err"
+if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$tmp/err"; then
+	verdict raw_control/stderr_safe "control characters on stderr: $(cat -A "$tmp/err")"
+else
+	verdict raw_control/stderr_safe ok
+fi
 run pid0 3 -p "$here/pid0.txt" && has pid0 '^ksm-victim: .*pid0.txt: line 7: pid 0 out of range$' "$tmp/err"
 printf '%s\n' 'ksm_vmshare - version: 1' '# state: tracking' '# ksm_pages: 1' \
 	'# ksm_mappings: 1' '# full_scans_seen: 1' '# verified_scans: soon' >"$tmp/badkey.txt"
