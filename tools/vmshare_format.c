@@ -331,9 +331,10 @@ static int parse_row(struct reader *r, struct vms_snapshot *snap, char *line)
 	row.inter_shared = v[COL_INTER];
 	row.ksm_mapped = v[COL_MAPPED];
 	row.predicted_freed = v[COL_FREED];
-	/* comm: the rest of the line, spaces and all, octal escapes undone */
-	if (!*p)
-		return fail(r, "empty comm");
+	/*
+	 * comm: the rest of the line, spaces and all, octal escapes undone.
+	 * It may be empty: prctl(PR_SET_NAME, "") is allowed to anyone.
+	 */
 	if (vms_unescape(p, row.comm, sizeof(row.comm), &why) < 0)
 		return fail(r, "comm '%s': %s", p, why);
 	if (row.unique > row.predicted_freed ||

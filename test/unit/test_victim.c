@@ -92,7 +92,6 @@ static const struct {
 	{ HEAD COLS "1 2 3 4 5 6 c\n", "line 7: predicted_freed 6 is not unique + self_shared" },
 	{ HEAD COLS "0 2 3 4 5 5 c\n", "line 7: pid 0 out of range" },
 	{ HEAD COLS "1 99999999999999999999 0 0 0 0 c\n", "unique: '99999999999999999999' is not a count" },
-	{ HEAD COLS "1 2 3 4 5 5 \n", "line 7: empty comm" },
 	{ HEAD COLS "1 2 3 4 5 5 a\n1 2 3 4 5 5 b\n", "line 8: pid 1 twice" },
 	/* comm escapes: exactly three octal digits, \001 to \377 */
 	{ HEAD COLS "1 2 3 4 5 5 a\\n\n", "line 7: comm 'a\\n': malformed escape" },
@@ -155,8 +154,10 @@ static void test_comm_escapes(void)
 		       "15 0 0 0 0 0 gr\xc3\xbc\xc3\x9f \xe2\x82\xac\n"
 		       "16 0 0 0 0 0 qemu-system-x86\n"
 		       "17 0 0 0 0 0 \\033[2J\\377\\200\n"
-		       "18 0 0 0 0 0 \\134012\n", &s, err), 0);
-	CHECK_EQ(s.n_rows, 9);
+		       "18 0 0 0 0 0 \\134012\n"
+		       "19 0 0 0 0 0 \n"
+		       "20 0 0 0 0 0 \\303\\274\\342\\202\\254\n", &s, err), 0);
+	CHECK_EQ(s.n_rows, 11);
 	CHECK(!strcmp(s.rows[0].comm, "evil\nname"));
 	CHECK(!strcmp(s.rows[1].comm, "a\tb"));
 	CHECK(!strcmp(s.rows[2].comm, "back\\slash"));
@@ -166,6 +167,9 @@ static void test_comm_escapes(void)
 	CHECK_EQ(strlen(s.rows[6].comm), 15);
 	CHECK(!strcmp(s.rows[7].comm, "\033[2J\377\200"));
 	CHECK(!strcmp(s.rows[8].comm, "\\012"));
+	/* an empty name (anyone may set one), and UTF-8 escaped byte by byte */
+	CHECK(!strcmp(s.rows[9].comm, ""));
+	CHECK(!strcmp(s.rows[10].comm, "\xc3\xbc\xe2\x82\xac"));
 	vms_free(&s);
 }
 

@@ -203,6 +203,18 @@ fi
 # every header key, numbers as numbers, text as text
 jq_is escapes_json/header '.header == {"state": "tracking", "ksm_pages": 20000, "ksm_mappings": 40000, "full_scans_seen": 9, "verified_scans": 5, "unowned_vms": 0, "unowned_mappings": 0, "vms": 8, "build": "2026-11-28 \"quoted\" \\"}'
 
+# the module escapes every byte past 0x7e: UTF-8 comes back whole; and a
+# process may have an empty name (prctl(PR_SET_NAME, "")): it must not make
+# the file unreadable for everyone
+printf '%s\n' 'ksm_vmshare - version: 1' '# state: tracking' '# ksm_pages: 0' \
+	'# ksm_mappings: 0' '# full_scans_seen: 1' \
+	'# pid unique self_shared inter_shared ksm_mapped predicted_freed comm' \
+	'7001 20 0 0 0 20 gr\303\274\303\237e' '7002 10 0 0 0 10 ' >"$tmp/module-style.txt"
+run module_style 0 -p "$tmp/module-style.txt" --all --pages &&
+	has module_style '^grüße +7001 +20 ' && has module_style/empty '^ +7002 +10 '
+run module_style_json 0 -p "$tmp/module-style.txt" --all --json &&
+	jq_is module_style_json '[.vms[].comm] == ["grüße", ""]'
+
 # --- the reader refuses, naming the line ---------------------------------
 run bad_escape 3 -p "$here/badescape.txt" &&
 	has bad_escape "^ksm-victim: .*badescape.txt: line 8: comm 'bad\\\\01x': malformed escape" "$tmp/err"
