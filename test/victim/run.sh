@@ -366,21 +366,12 @@ run output_json 0 -p "$lv" --json -o "$tmp/textfile/v.json" &&
 rm "$tmp/textfile/v.json"
 run output_nodir 3 -p "$lv" --prometheus --output "$tmp/nodir/ksm.prom" &&
 	has output_nodir "^ksm-victim: .*nodir/ksm.prom: cannot create a temporary file beside it: No such file or directory" "$tmp/err"
-# --watch rewrites it every period: a new file (inode) each time, never
-# the old one changed in place
+# --watch rewrites it every period, each time a new file (inode) renamed
+# over it: a reader polling it meanwhile sees whole files only
 ino1=$(stat -c %i "$tmp/textfile/ksm.prom")
-run output_watch 0 -p "$lv" --prometheus --output "$tmp/textfile/ksm.prom" --watch 1 --count 2
-ino2=$(stat -c %i "$tmp/textfile/ksm.prom")
 "$victim" --pid-root "$tmp/pids" -p "$lv" --prometheus >"$tmp/out"
-if [ "$ino1" != "$ino2" ] && cmp -s "$tmp/textfile/ksm.prom" "$tmp/out" &&
-	[ "$(ls -A "$tmp/textfile")" = ksm.prom ]; then
-	verdict output_watch/renamed ok
-else
-	verdict output_watch/renamed "inode $ino1 -> $ino2; files: $(ls -A "$tmp/textfile")"
-fi
-# a reader polling the file while --watch rewrites it sees whole files only
 "$victim" --pid-root "$tmp/pids" -p "$lv" --prometheus --output "$tmp/textfile/ksm.prom" \
-	--watch 1 --count 3 &
+	--watch 1 --count 2 &
 writer=$!
 torn=0
 reads=0
@@ -389,16 +380,41 @@ while kill -0 "$writer" 2>/dev/null; do
 	reads=$((reads + 1))
 done
 wait "$writer"
+ino2=$(stat -c %i "$tmp/textfile/ksm.prom")
 [ "$torn" = 0 ] && [ "$reads" -gt 10 ] && verdict output_watch/whole ok ||
 	verdict output_watch/whole "$torn of $reads reads differed from a whole file (more than 10 reads wanted)"
-# killed while watching: no temporary file left
-"$victim" --pid-root "$tmp/pids" -p "$lv" --prometheus --output "$tmp/textfile/ksm.prom" --watch 1 &
-writer=$!
-sleep 1.5
-kill -TERM "$writer"
-wait "$writer" 2>/dev/null
-[ "$(ls -A "$tmp/textfile")" = ksm.prom ] && verdict output_watch/killed ok ||
-	verdict output_watch/killed "left: $(ls -A "$tmp/textfile")"
+if [ "$ino1" != "$ino2" ] && cmp -s "$tmp/textfile/ksm.prom" "$tmp/out" &&
+	[ "$(ls -A "$tmp/textfile")" = ksm.prom ]; then
+	verdict output_watch/renamed ok
+else
+	verdict output_watch/renamed "inode $ino1 -> $ino2; files: $(ls -A "$tmp/textfile")"
+fi
+# Killed in the middle of a write (strace holds its fsync for 3 s): the
+# temporary file goes, FILE stays as it was.
+command -v strace >/dev/null ||
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null 2>&1
+if command -v strace >/dev/null; then
+	strace -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000 \
+		sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$tmp/victim.pid" \
+		"$victim" --pid-root "$tmp/pids" -p "$lv" --prometheus \
+		--output "$tmp/textfile/ksm.prom" &
+	tracer=$!
+	for i in $(seq 100); do
+		ls -A "$tmp/textfile" | grep -q '^\.ksm\.prom\.' && break
+		sleep 0.05
+	done
+	during=$(ls -A "$tmp/textfile" | tr '\n' ' ')
+	kill -TERM "$(cat "$tmp/victim.pid")"
+	wait "$tracer"
+	if [[ $during == *.ksm.prom.* ]] && [ "$(ls -A "$tmp/textfile")" = ksm.prom ] &&
+		[ "$(stat -c %i "$tmp/textfile/ksm.prom")" = "$ino2" ]; then
+		verdict output_killed ok
+	else
+		verdict output_killed "during the write: $during; after: $(ls -A "$tmp/textfile" | tr '\n' ' ')"
+	fi
+else
+	verdict output_killed "strace is not installed and could not be"
+fi
 
 # --- --need with the sets file ------------------------------------------------
 # Two clones of one template (tmpl-a, tmpl-b) share 10000 pages with each
