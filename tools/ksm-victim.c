@@ -624,7 +624,10 @@ static void output_open(void)
 	}
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) || !(out = fdopen(fd, "w")))
+	if (fchmod(fd, 0666 & ~mask))
+		fatal(EXIT_NO_MODULE, "%s: %s", out_tmp, strerror(errno));
+	out = fdopen(fd, "w");
+	if (!out)
 		fatal(EXIT_NO_MODULE, "%s: %s", out_tmp, strerror(errno));
 }
 
@@ -694,6 +697,11 @@ static void load_all(struct vms_snapshot *snap, struct vms_sets *sets,
 	}
 }
 
+/* Why a set's freed figure from the sets file is a lower bound. */
+#define STAR_INEXACT \
+	"the sets file does not say which VMs map its '*' pages, and all of them may be in this set"
+#define STATE_INEXACT "the module is not tracking: its counts are lower bounds"
+
 /* One read and print; returns the exit status. */
 static int run_once(void)
 {
@@ -726,11 +734,11 @@ static int run_once(void)
 			    select_need_sets(vms, &view, need_pages(), r))
 				fatal(EXIT_NO_MODULE, "out of memory");
 			sets_view_free(&view);
-			need.inexact_why = "the sets file does not say which VMs map its '*' pages, and all of them may be in this set";
+			need.inexact_why = STAR_INEXACT;
 			/* exact only if both files are */
 			if (!vms_exact(&snap)) {
 				r->freed_exact = 0;
-				need.inexact_why = "the module is not tracking: its counts are lower bounds";
+				need.inexact_why = STATE_INEXACT;
 			}
 		} else if (select_need(vms, n, need_pages(), r)) {
 			fatal(EXIT_NO_MODULE, "out of memory");
