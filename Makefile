@@ -64,16 +64,17 @@ $(BUILD)/test_shadow: test/unit/test_shadow.c module/shadow.c include/ksm_vmshar
 	$(CC) $(CFLAGS) $(WARNINGS) -Iinclude -o $@ $< module/shadow.c
 
 # The CLI: static, so that the same binary runs in the test guest.
-VICTIM_SRCS := tools/ksm-victim.c tools/vmshare_format.c tools/vmname.c tools/select.c
-VICTIM_HDRS := tools/vmshare_format.h tools/vmname.h tools/select.h
+VICTIM_LIB := tools/vmshare_format.c tools/vmname.c tools/select.c tools/textsafe.c
+VICTIM_SRCS := tools/ksm-victim.c $(VICTIM_LIB)
+VICTIM_HDRS := tools/vmshare_format.h tools/vmname.h tools/select.h tools/textsafe.h
 
 tools: tools/ksm-victim
 
 tools/ksm-victim: $(VICTIM_SRCS) $(VICTIM_HDRS)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $(VICTIM_SRCS)
 
-$(BUILD)/test_victim: test/unit/test_victim.c tools/vmshare_format.c tools/vmname.c tools/select.c $(VICTIM_HDRS) test/unit/unit.h | $(BUILD)
-	$(CC) $(CFLAGS) $(WARNINGS) -Itools -o $@ $< tools/vmshare_format.c tools/vmname.c tools/select.c
+$(BUILD)/test_victim: test/unit/test_victim.c $(VICTIM_LIB) $(VICTIM_HDRS) test/unit/unit.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -Itools -o $@ $< $(VICTIM_LIB)
 
 unit: $(UNIT_TESTS)
 	@status=0; for t in $(UNIT_TESTS); do $$t || status=1; done; exit $$status

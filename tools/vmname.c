@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Naming VMs from QEMU command lines; see vmname.h. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ static const char *next_element(const char *p, char *out, size_t outlen)
  * without '=' (QEMU's implied key). */
 static int name_from_value(const char *value, char *out, size_t outlen)
 {
-	char elem[256];
+	char elem[4096];
 	const char *p = value;
 	int first = 1;
 
@@ -61,8 +62,9 @@ static int name_from_value(const char *value, char *out, size_t outlen)
 	return 0;
 }
 
-int vmname_from_cmdline(const char *cmdline, size_t len, char *out,
-			size_t outlen)
+/* The argument after the first "-OPT" or "--OPT", or NULL. */
+static const char *option_value(const char *cmdline, size_t len,
+				const char *opt, size_t *vlen)
 {
 	const char *p = cmdline, *end = cmdline + len;
 
@@ -73,16 +75,46 @@ int vmname_from_cmdline(const char *cmdline, size_t len, char *out,
 		p += n + 1;
 		if (p >= end)
 			break;
-		if (!strcmp(arg, "-name") || !strcmp(arg, "--name")) {
-			size_t vlen = strnlen(p, end - p);
-			char value[512];
-
-			if (vlen >= sizeof(value) || p + vlen >= end + 1)
-				return 0;
-			memcpy(value, p, vlen);
-			value[vlen] = '\0';
-			return name_from_value(value, out, outlen);
+		if (arg[0] == '-' && arg[1] == '-')
+			arg++;
+		if (arg[0] == '-' && !strcmp(arg + 1, opt)) {
+			*vlen = strnlen(p, end - p);
+			return p;
 		}
 	}
-	return 0;
+	return NULL;
+}
+
+int vmname_from_cmdline(const char *cmdline, size_t len, char *out,
+			size_t outlen)
+{
+	char value[4096];
+	const char *v;
+	size_t vlen;
+
+	v = option_value(cmdline, len, "name", &vlen);
+	if (!v || vlen >= sizeof(value))
+		return 0;
+	memcpy(value, v, vlen);
+	value[vlen] = '\0';
+	return name_from_value(value, out, outlen);
+}
+
+int vmname_uuid_from_cmdline(const char *cmdline, size_t len, char *out)
+{
+	const char *v;
+	size_t vlen, i;
+
+	v = option_value(cmdline, len, "uuid", &vlen);
+	if (!v || vlen != VMNAME_UUID_LEN)
+		return 0;
+	for (i = 0; i < vlen; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? v[i] != '-' : !isxdigit((unsigned char)v[i]))
+			return 0;
+	}
+	memcpy(out, v, vlen);
+	out[vlen] = '\0';
+	return 1;
 }
