@@ -6,7 +6,7 @@ packages=(
 	make gcc gcc-12 libc6-dev	# tools, tests; Debian's kernels build with gcc-12
 	libelf1 dwarves			# kbuild's objtool; pahole for 6.12's BTF step
 	busybox-static cpio gzip file	# the guest's initramfs
-	xz-utils			# the kernel's own modules (.ko.xz on 6.12)
+	xz-utils kmod			# the kernel's own modules: .ko.xz on 6.12; modinfo
 	qemu-system-x86			# the guest
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch

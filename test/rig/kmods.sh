@@ -1,11 +1,12 @@
 #!/bin/bash
 # The few modules of a stock kernel's image package that scenarios load
-# in the guest (zram, for a swap device), unpacked once per kernel.
+# in the guest (zram, for a swap device), with the modules they depend on,
+# unpacked once per kernel.
 #
 #   kmods.sh KERNEL_DIR      (KERNEL_DIR from kernels.sh)
 #
 # Prints a directory holding the .ko files, uncompressed (busybox insmod
-# takes no .ko.xz), in the order they must be loaded (file "order").
+# takes no .ko.xz), and a file "order" naming them dependencies first.
 set -euo pipefail
 
 kernel=${1:?usage: kmods.sh KERNEL_DIR}
@@ -13,30 +14,43 @@ cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
 release=$(cat "$kernel/release")
 version=$(cat "$kernel/version")
 out=$kernel/kmods
+WANTED="zram"
 [ -f "$out/order" ] && { echo "$out"; exit 0; }
 
 deb=$(ls "$cache"/debs/linux-image-"$release"-unsigned_*"${version//:/%3a}"_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || { echo "kmods: no image package for $release in $cache/debs" >&2; exit 1; }
 rm -rf "$out.tmp"
 mkdir -p "$out.tmp/x"
-# zsmalloc is a module on 6.1 and built in on 6.12; zram needs it first.
-dpkg-deb --fsys-tarfile "$deb" |
-	tar -x -C "$out.tmp/x" --wildcards \
-		"./lib/modules/$release/kernel/mm/zsmalloc.ko*" \
-		"./lib/modules/$release/kernel/drivers/block/zram/zram.ko*" 2>/dev/null || true
-: >"$out.tmp/order"
-for m in zsmalloc zram; do
-	f=$(find "$out.tmp/x" -name "$m.ko*" | head -n 1)
-	[ -n "$f" ] || continue
-	case $f in
-	*.xz) xz -dc "$f" >"$out.tmp/$m.ko" ;;
-	*.zst) zstd -dqc "$f" >"$out.tmp/$m.ko" ;;
-	*) cp "$f" "$out.tmp/$m.ko" ;;
+dpkg-deb -c "$deb" | awk '{ print $6 }' | grep '\.ko' >"$out.tmp/list"
+
+# unpack NAME: NAME.ko, uncompressed, into $out.tmp
+unpack() {
+	local path
+	path=$(grep -E "/$1\.ko(\.xz|\.zst)?$" "$out.tmp/list" | head -n 1)
+	[ -n "$path" ] || { echo "kmods: no module $1 in $deb" >&2; return 1; }
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out.tmp/x" "$path"
+	case $path in
+	*.xz) xz -dc "$out.tmp/x/$path" >"$out.tmp/$1.ko" ;;
+	*.zst) zstd -dqc "$out.tmp/x/$path" >"$out.tmp/$1.ko" ;;
+	*) cp "$out.tmp/x/$path" "$out.tmp/$1.ko" ;;
 	esac
-	echo "$m.ko" >>"$out.tmp/order"
+}
+
+# add NAME: its dependencies first, then itself, each once
+: >"$out.tmp/order"
+add() {
+	local dep
+	grep -qx "$1.ko" "$out.tmp/order" && return 0
+	unpack "$1"
+	for dep in $(modinfo -F depends "$out.tmp/$1.ko" | tr ',' ' '); do
+		add "$dep"
+	done
+	echo "$1.ko" >>"$out.tmp/order"
+}
+for m in $WANTED; do
+	add "$m"
 done
-rm -rf "$out.tmp/x"
-grep -qx zram.ko "$out.tmp/order" || { echo "kmods: no zram module in $deb" >&2; exit 1; }
+rm -rf "$out.tmp/x" "$out.tmp/list"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 echo "$out"

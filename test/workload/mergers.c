@@ -22,6 +22,9 @@
  *   mergers churn N PAGES MS  N processes one after another, at most 8 alive
  *                             at once, each alive MS milliseconds; prints
  *                             "churned N" at the end
+ *   mergers hold MIB          take MIB MiB of ordinary (not mergeable)
+ *                             anonymous memory, print "ready PID" and wait
+ *                             for SIGTERM: a host short of memory
  */
 #include <errno.h>
 #include <signal.h>
@@ -61,7 +64,8 @@ static void usage(void)
 		"usage: %s named NAME PAGES\n"
 		"       %s fork PAGES N\n"
 		"       %s many N PAGES\n"
-		"       %s churn N PAGES MS\n", prog, prog, prog, prog);
+		"       %s churn N PAGES MS\n"
+		"       %s hold MIB\n", prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -266,6 +270,26 @@ static int cmd_churn(long n, long pages, long ms)
 	return 0;
 }
 
+static int cmd_hold(long mib)
+{
+	size_t len = (size_t)mib << 20;
+	sigset_t set;
+	char *mem;
+
+	block_signals(&set);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		fatal("mmap: %s", strerror(errno));
+	/* distinct non-zero content: nothing for KSM or the zero page */
+	for (size_t off = 0; off < len; off += sizeof(long))
+		*(long *)(mem + off) = (long)off + 1;
+	say("ready %d\n", (int)getpid());
+	while (wait_signal(&set) == SIGUSR1)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "named"))
@@ -277,5 +301,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "churn"))
 		return cmd_churn(number(argv[2], 100000), number(argv[3], 1024),
 				 number(argv[4], 60000));
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return cmd_hold(number(argv[2], 1L << 20));
 	usage();
 }

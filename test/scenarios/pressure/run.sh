@@ -8,7 +8,9 @@ ksm_setup
 module_load || exit 1
 # leave the guest about 300 MiB
 hog=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) - 300 }' /proc/meminfo)
-dd if=/dev/zero of=/tmp/hog bs=1M count="$hog" 2>/dev/null
+mergers hold "$hog" >"$RUN/hold.log" 2>&1 &
+holder=$!
+wait_until 120 "the memory hog" grep -q '^ready ' "$RUN/hold.log" || exit 1
 echo 7 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
 start_vms ./recipe || exit 1
 end=$(($(now_ms) + 60000))
@@ -28,7 +30,8 @@ check_eq pressure/failures_injected 0 $?
 echo "state $state alloc_failures $failures rounds $round" >"$RUN/during"
 data pressure/during "$RUN/during"
 echo 0 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
-rm -f /tmp/hog
+kill "$holder"
+wait "$holder"
 wait_quiesce || exit 1
 compare_module pressure/recovered
 check_eq pressure/no_resync 0 "$(module_key resyncs)"

@@ -10,6 +10,10 @@ ksm_setup
 echo always >"$THP/enabled"
 echo 0 >"$THP/khugepaged/scan_sleep_millisecs"
 echo 4096 >"$THP/khugepaged/pages_to_scan"
+# collapse merged ranges too (the default, 256, spares ranges where more
+# than half the entries map KSM pages): KSM splits them and merges again
+echo 511 >"$THP/khugepaged/max_ptes_shared"
+echo 511 >"$THP/khugepaged/max_ptes_none"
 module_load || exit 1
 start_qemu_vms ./recipe || exit 1
 collapses=$(thp_collapses)
