@@ -80,8 +80,13 @@ if [ -n "$problems" ]; then
 	status=1
 fi
 if ! grep -q "^END $scenario status=0" "$results"; then
-	grep -q "^END $scenario" "$results" ||
+	# a scenario that stops on an error of its own (a shell syntax error,
+	# a failed step before any check) must not count as passing
+	if ! grep -q "^END $scenario" "$results"; then
 		echo "FAIL $scenario/end: the scenario did not finish" >>"$results"
+	elif ! grep -q '^FAIL ' "$results"; then
+		echo "FAIL $scenario/end: $(grep "^END $scenario" "$results"), and no FAIL line says why" >>"$results"
+	fi
 	status=1
 fi
 if [ "$status" != 0 ]; then
