@@ -142,22 +142,34 @@ else
 	log "archive unreachable; using the cached $pkg $version"
 fi
 
+# Upstream's fix (in 6.13) for 6.12's ksm_functional_tests: the argument
+# list of its fork-and-exec case lacks the NULL that ends it, so execv
+# fails and the child goes on running the parent's remaining tests. The
+# program is built from a fixed copy beside the original.
+fix_from='{ prg_name, FORK_EXEC_CHILD_PRG_NAME }'
+fix_to='{ prg_name, FORK_EXEC_CHILD_PRG_NAME, NULL }'
+
 # Build once per source version and build command; the command is kept
 # beside the binaries so that a change here rebuilds them.
 dir=$cache/selftests/$version
 src=$dir/src
 includes="-I $src -isystem $src/tools/include/uapi"
-recipe="gcc $cflags -static $includes PROGRAM.c $helpers $ldlibs (-lnuma for ksm_tests)"
+recipe="gcc $cflags -static $includes PROGRAM.c $helpers $ldlibs (-lnuma for ksm_tests); fixed: $fix_to"
 if [ "$(cat "$dir/bin/recipe" 2>/dev/null)" != "$recipe" ]; then
 	rm -rf "$dir/bin.tmp"
 	mkdir -p "$dir/bin.tmp"
 	for p in $programs; do
 		libs=$ldlibs
 		[ "$p" = ksm_tests ] && libs="$libs -lnuma"
+		c=$p.c
+		if grep -qF "$fix_from" "$src/$testdir/$c"; then
+			c=$p.fixed.c
+			sed "s/$fix_from/$fix_to/" "$src/$testdir/$p.c" >"$src/$testdir/$c"
+		fi
 		# shellcheck disable=SC2086 # word lists on purpose
 		(cd "$src/$testdir" &&
 			gcc $cflags -static $includes -o "$dir/bin.tmp/$p" \
-				"$p.c" $helpers $libs) >"$dir/bin.tmp/$p.log" 2>&1 || {
+				"$c" $helpers $libs) >"$dir/bin.tmp/$p.log" 2>&1 || {
 			cat "$dir/bin.tmp/$p.log" >&2
 			die "$p did not build from $pkg $version"
 		}
