@@ -11,6 +11,7 @@ packages=(
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch
 	jq				# checks ksm-victim --json
+	libnuma-dev xz-utils		# the kernel's KSM selftests (selftests.sh)
 )
 
 missing=()

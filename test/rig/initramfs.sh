@@ -2,7 +2,7 @@
 # Pack the test guest's initramfs: busybox, our /init, the static test
 # programs, the scenarios and (if given) the module built for that kernel.
 #
-#   initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]
+#   initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko]
 #
 # With KSMVS_KMODS=DIR (from kmods.sh), the kernel's own modules in DIR go
 # to /ksmvs/kmods.
@@ -10,14 +10,20 @@
 # --with-qemu adds this machine's qemu-system-x86_64 with the libraries ldd
 # names, its TCG accelerator module and its firmware, for scenarios that run
 # real QEMU VMs inside the guest (tens of MB: only those scenarios get it).
+# --selftests DIR puts the files of DIR (the kernel's own KSM selftests,
+# built by selftests.sh) in /ksmvs/selftests.
 set -euo pipefail
 
 with_qemu=0
-if [ "${1:-}" = --with-qemu ]; then
-	with_qemu=1
-	shift
-fi
-usage="usage: initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]"
+selftests=
+while :; do
+	case ${1:-} in
+	--with-qemu) with_qemu=1; shift ;;
+	--selftests) selftests=${2:?--selftests needs a directory}; shift 2 ;;
+	*) break ;;
+	esac
+done
+usage="usage: initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko]"
 out=${1:?$usage}
 bindir=${2:?$usage}
 module=${3:-}
@@ -42,6 +48,10 @@ cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 if [ -n "${KSMVS_KMODS:-}" ]; then
 	mkdir -p "$stage/ksmvs/kmods"
 	cp "$KSMVS_KMODS"/order "$KSMVS_KMODS"/*.ko "$stage/ksmvs/kmods/"
+fi
+if [ -n "$selftests" ]; then
+	mkdir -p "$stage/ksmvs/selftests"
+	cp "$selftests"/* "$stage/ksmvs/selftests/"
 fi
 
 # copy_path FILE: FILE at the same path in the guest, links dereferenced

@@ -110,7 +110,20 @@ for series in $series_list; do
 		continue
 	fi
 	export KSMVS_KMODS
-	if ! test/rig/initramfs.sh "$work/initramfs.cpio.gz" build \
+	# the kernel's own KSM selftests, built only for scenarios that run them
+	selftests=()
+	for scenario in $scenarios; do
+		[ -e "test/scenarios/$scenario/needs-selftests" ] || continue
+		if test/rig/selftests.sh "$series" "$work/selftests" "$(cat "$kernel/version")" \
+			>"$work/selftests.log" 2>&1; then
+			selftests=(--selftests "$work/selftests")
+		else
+			cat "$work/selftests.log" >&2
+			fail_step selftests "the kernel's KSM selftests did not build ($work/selftests.log)" "$release"
+		fi
+		break
+	done
+	if ! test/rig/initramfs.sh "${selftests[@]}" "$work/initramfs.cpio.gz" build \
 		"$work/src/ksm_vmshare.ko"; then
 		fail_step initramfs "initramfs failed" "$release"
 		continue
@@ -122,7 +135,7 @@ for series in $series_list; do
 		if [ -e "test/scenarios/$scenario/needs-qemu" ]; then
 			initramfs=$work/initramfs-qemu.cpio.gz
 			if [ -z "$qemu_initramfs" ] &&
-				! test/rig/initramfs.sh --with-qemu "$initramfs" build \
+				! test/rig/initramfs.sh --with-qemu "${selftests[@]}" "$initramfs" build \
 					"$work/src/ksm_vmshare.ko"; then
 				fail_step initramfs "initramfs with QEMU failed" "$release"
 				continue

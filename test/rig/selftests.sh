@@ -1,0 +1,188 @@
+#!/bin/bash
+# Build the kernel's own KSM selftests, static, for the test guest (busybox,
+# no libc), from Debian's linux-source of the kernel being tested.
+#
+#   selftests.sh SERIES OUTDIR [VERSION]
+#
+# SERIES is 6.1 (the tests live in tools/testing/selftests/vm there) or 6.12
+# (.../mm, with ksm_functional_tests beside ksm_tests). VERSION is the
+# kernel's package version (kernels.sh's DIR/version): its linux-source is
+# used while the archive has it, else the newest of the series. The package
+# is about 140 MB; only the tests' directory and the headers they include
+# are pulled out of it, once, and the package is deleted. Sources and
+# binaries are cached by source version under $KSMVS_CACHE/selftests/.
+# OUTDIR gets the binaries and "version" (the linux-source version used).
+set -euo pipefail
+
+usage="usage: selftests.sh SERIES OUTDIR [VERSION]"
+series=${1:?$usage}
+outdir=${2:?$usage}
+want=${3:-}
+cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
+aptdir=$cache/apt
+mirror=${KSMVS_DEBIAN_MIRROR:-http://deb.debian.org}
+pkg=linux-source-$series
+
+log() { echo "selftests: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# What each series' selftest Makefile does for these two programs (CFLAGS,
+# the helper sources every program links, LDLIBS), with -static for the
+# guest and the kernel's tools/include/uapi standing in for the exported
+# headers ($(KHDR_INCLUDES), which a source tree has only after
+# "make headers_install").
+case $series in
+6.1)
+	testdir=tools/testing/selftests/vm
+	programs="ksm_tests"
+	cflags="-Wall"
+	helpers=
+	ldlibs="-lrt -lpthread"
+	;;
+6.12)
+	testdir=tools/testing/selftests/mm
+	programs="ksm_tests ksm_functional_tests"
+	cflags="-Wall -O2 -U_FORTIFY_SOURCE"
+	helpers="vm_util.c thp_settings.c"
+	ldlibs="-lrt -lpthread -lm"
+	;;
+*) die "unknown series '$series' (known: 6.1, 6.12)" ;;
+esac
+if [ ! -e /usr/include/numa.h ] || [ ! -e /usr/lib/x86_64-linux-gnu/libnuma.a ]; then
+	die "ksm_tests links libnuma statically: install libnuma-dev (test/rig/deps.sh)"
+fi
+
+# The same private apt state as kernels.sh (bookworm, -security and
+# -backports, never the machine's own sources).
+apt_opts=(
+	-o Dir::Etc::SourceList="$aptdir/sources.list"
+	-o Dir::Etc::SourceParts=/dev/null
+	-o Dir::Etc::Preferences=/dev/null
+	-o Dir::Etc::PreferencesParts=/dev/null
+	-o Dir::State="$aptdir/state"
+	-o Dir::State::Lists="$aptdir/lists"
+	-o Dir::State::status="$aptdir/state/status"
+	-o Dir::Cache="$aptdir/cache"
+	-o APT::Get::List-Cleanup=0
+	-o APT::Sandbox::User=root
+)
+
+apt_refresh() {
+	mkdir -p "$aptdir/state" "$aptdir/lists/partial" \
+		"$aptdir/cache/archives/partial"
+	touch "$aptdir/state/status"
+	[ -s "$aptdir/sources.list" ] || cat >"$aptdir/sources.list" <<SOURCES
+deb $mirror/debian bookworm main
+deb $mirror/debian-security bookworm-security main
+deb $mirror/debian bookworm-backports main
+SOURCES
+	local stamp=$aptdir/updated
+	if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
+		apt-get "${apt_opts[@]}" -qq update >&2 && touch "$stamp"
+	fi
+}
+
+versions() {
+	apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null |
+		awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | sort -V
+}
+
+newest_cached() {
+	local d
+	for d in "$cache"/selftests/*/; do
+		[ -f "$d/ready" ] && [ "$(cat "$d/series")" = "$series" ] && basename "$d"
+	done | sort -V | tail -n 1
+}
+
+# Pull the tests' directory and the headers they include out of the
+# package of VERSION into $cache/selftests/VERSION/src.
+tmp=
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+fetch() {
+	local version=$1 dir=$cache/selftests/$1 deb
+	[ -f "$dir/ready" ] && return 0
+	tmp=$(mktemp -d "$cache/selftests/.fetch.XXXXXX")
+	log "downloading $pkg $version (about 140 MB, kept only until extracted)"
+	(cd "$tmp" && apt-get "${apt_opts[@]}" -qq download "$pkg=$version") >&2 ||
+		die "cannot download $pkg=$version"
+	deb=$(ls "$tmp"/*.deb)
+	mkdir -p "$tmp/d/src"
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO "./usr/src/$pkg.tar.xz" |
+		tar -xJ -C "$tmp/d/src" --strip-components=1 --wildcards \
+			"*/$testdir/*" '*/tools/testing/selftests/kselftest.h' \
+			'*/tools/include/uapi/*' '*/tools/arch/x86/include/uapi/*' \
+			'*/include/vdso/time64.h' ||
+		die "cannot extract the selftests from $deb"
+	rm -f "$deb"
+	echo "$series" >"$tmp/d/series"
+	touch "$tmp/d/ready"
+	rm -rf "$dir"
+	mv "$tmp/d" "$dir"
+	rm -rf "$tmp"
+	tmp=
+}
+
+mkdir -p "$cache/selftests"
+version=
+# A cached source of the wanted version needs no archive at all.
+if [ -n "$want" ] && [ -f "$cache/selftests/$want/ready" ]; then
+	version=$want
+elif apt_refresh && available=$(versions) && [ -n "$available" ]; then
+	if [ -n "$want" ] && grep -qxF "$want" <<<"$available"; then
+		version=$want
+	else
+		version=$(tail -n 1 <<<"$available")
+		[ -z "$want" ] || log "$pkg $want is gone from the archive; using $version"
+	fi
+	fetch "$version"
+else
+	version=$(newest_cached) || true
+	[ -n "$version" ] || die "archive unreachable and no cached $pkg"
+	log "archive unreachable; using the cached $pkg $version"
+fi
+
+# Upstream's fix (in 6.13) for 6.12's ksm_functional_tests: the argument
+# list of its fork-and-exec case lacks the NULL that ends it, so execv
+# fails and the child goes on running the parent's remaining tests. The
+# program is built from a fixed copy beside the original.
+fix_from='{ prg_name, FORK_EXEC_CHILD_PRG_NAME }'
+fix_to='{ prg_name, FORK_EXEC_CHILD_PRG_NAME, NULL }'
+
+# Build once per source version and build command; the command is kept
+# beside the binaries so that a change here rebuilds them.
+dir=$cache/selftests/$version
+src=$dir/src
+includes="-I $src -isystem $src/tools/include/uapi"
+recipe="gcc $cflags -static $includes PROGRAM.c $helpers $ldlibs (-lnuma for ksm_tests); fixed: $fix_to"
+if [ "$(cat "$dir/bin/recipe" 2>/dev/null)" != "$recipe" ]; then
+	rm -rf "$dir/bin.tmp"
+	mkdir -p "$dir/bin.tmp"
+	for p in $programs; do
+		libs=$ldlibs
+		[ "$p" = ksm_tests ] && libs="$libs -lnuma"
+		c=$p.c
+		if grep -qF "$fix_from" "$src/$testdir/$c"; then
+			c=$p.fixed.c
+			sed "s/$fix_from/$fix_to/" "$src/$testdir/$p.c" >"$src/$testdir/$c"
+		fi
+		# shellcheck disable=SC2086 # word lists on purpose
+		(cd "$src/$testdir" &&
+			gcc $cflags -static $includes -o "$dir/bin.tmp/$p" \
+				"$c" $helpers $libs) >"$dir/bin.tmp/$p.log" 2>&1 || {
+			cat "$dir/bin.tmp/$p.log" >&2
+			die "$p did not build from $pkg $version"
+		}
+	done
+	echo "$recipe" >"$dir/bin.tmp/recipe"
+	rm -rf "${dir:?}/bin"
+	mv "$dir/bin.tmp" "$dir/bin"
+fi
+
+mkdir -p "$outdir"
+rm -f "$outdir"/*
+for p in $programs; do
+	install -m 0755 "$dir/bin/$p" "$outdir/$p"
+done
+echo "$version" >"$outdir/version"
+log "$pkg $version: $programs"
