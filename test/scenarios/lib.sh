@@ -383,9 +383,14 @@ compare_module() {
 	data "$name/oracle" "$RUN/oracle.module"
 	# the kernel's own count of every mergeable process, the module's rows'
 	# and the others'
+	# less what a kernel is known to count that is not the process's own
+	# ($RUN/kernel_offsets: "PID PAGES"; 6.1 copies a forked parent's
+	# count into the child, and a scenario that forks measures it)
+	touch "$RUN/kernel_offsets"
 	awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/oracle.found" |
 		cat - "$RUN/module.pids" | sort -u | while read -r pid; do
-		echo "$pid $(cat /proc/$pid/ksm_merging_pages 2>/dev/null)"
+		echo "$pid $(($(cat /proc/$pid/ksm_merging_pages 2>/dev/null || echo 0) -
+			$(awk -v p="$pid" '$1 == p { o = $2 } END { print o + 0 }' "$RUN/kernel_offsets")))"
 	done >"$RUN/merging"
 	awk -v name="$name" -v shared="$shared" -v sharing="$sharing" '
 		function verdict(ok, what, detail) {

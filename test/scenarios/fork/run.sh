@@ -25,6 +25,12 @@ fork_round() {
 	echo 200 >"$KSM/sleep_millisecs"
 	kill -USR1 "$pid"
 	wait_until 30 "the children" grep -q '^forked' "$RUN/fork.log" || return 1
+	# what each child's kernel count starts at before ksmd has scanned it:
+	# 0 where fork resets it, the parent's count where fork copies it (6.1)
+	grep '^child ' "$RUN/fork.log" | while read -r _ child kind; do
+		[ "$kind" = 2 ] || echo "$child $(cat /proc/$child/ksm_merging_pages)"
+	done >"$RUN/kernel_offsets"
+	data "fork/$when/inherited_count" "$RUN/kernel_offsets"
 	[ "$when" = late ] && { module_load || return 1; }
 	echo 1000 >"$KSM/pages_to_scan"
 	echo 10 >"$KSM/sleep_millisecs"
@@ -46,6 +52,7 @@ fork_round() {
 	check_eq "fork/$when/no_resync" 0 "$(module_key resyncs)"
 	kill -TERM "$pid"
 	wait "$pid"
+	: >"$RUN/kernel_offsets"
 	module_unload
 }
 
