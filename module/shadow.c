@@ -288,13 +288,40 @@ static void free_page(struct shadow *s, struct shadow_page **slot)
 	s->ksm_pages--;
 }
 
+/*
+ * n of vm's mappings of the page in *slot are gone, already unlinked and
+ * freed: update the VM's pair, the counts and, if it has none left, the
+ * page.
+ */
+static void maps_gone(struct shadow *s, struct shadow_vm *vm,
+		      struct shadow_page **slot, unsigned long n)
+{
+	struct shadow_page *page = *slot;
+	struct shadow_pair **pp, *pair;
+
+	page->n_maps -= n;
+	vm->counts.ksm_mapped -= n;
+	s->ksm_mappings -= n;
+	for (pp = &page->pairs; (*pp)->vm != vm; pp = &(*pp)->next)
+		;
+	pair = *pp;
+	pair->count -= n;
+	if (!pair->count) {
+		*pp = pair->next;
+		obj_free(s, SHADOW_OBJ_PAIR, pair);
+		page->n_vms--;
+		vm_departs(page, vm);
+	}
+	if (!page->n_maps)
+		free_page(s, slot);
+}
+
 bool shadow_leave(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		  const void *node)
 {
 	struct shadow_page **slot = page_slot(s, node);
 	struct shadow_page *page = *slot;
 	unsigned long key = addr | vm->index;
-	struct shadow_pair **pp, *pair;
 	struct shadow_map **mp, *map;
 
 	if (!page)
@@ -306,21 +333,7 @@ bool shadow_leave(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		return false;
 	*mp = map->next;
 	obj_free(s, SHADOW_OBJ_MAP, map);
-	page->n_maps--;
-	vm->counts.ksm_mapped--;
-	s->ksm_mappings--;
-
-	for (pp = &page->pairs; (*pp)->vm != vm; pp = &(*pp)->next)
-		;
-	pair = *pp;
-	if (--pair->count == 0) {
-		*pp = pair->next;
-		obj_free(s, SHADOW_OBJ_PAIR, pair);
-		page->n_vms--;
-		vm_departs(page, vm);
-	}
-	if (!page->n_maps)
-		free_page(s, slot);
+	maps_gone(s, vm, slot, 1);
 	return true;
 }
 
@@ -382,28 +395,49 @@ void shadow_clear(struct shadow *s)
 	}
 }
 
-bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
-			   unsigned int *cursor, unsigned int n)
+/* Unlink and free vm's mappings of one page: how many there were. */
+static unsigned long unlink_vm_maps(struct shadow *s, struct shadow_page *page,
+				    const struct shadow_vm *vm)
 {
 	const unsigned long index_mask = SHADOW_MAX_VMS - 1;
+	struct shadow_map **mp = &page->maps;
+	unsigned long n = 0;
+
+	while (*mp) {
+		struct shadow_map *map = *mp;
+
+		if ((map->key & index_mask) == vm->index) {
+			*mp = map->next;
+			obj_free(s, SHADOW_OBJ_MAP, map);
+			n++;
+		} else {
+			mp = &map->next;
+		}
+	}
+	return n;
+}
+
+bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
+			   unsigned int *cursor, unsigned long budget)
+{
 	unsigned int end = 1U << s->bucket_bits;
+	unsigned long seen = 0;
 
 	if (s->old_buckets)
 		return false;
-	for (; *cursor < end && n; ++*cursor, n--) {
+	/* whole buckets, until about budget mappings have been looked at */
+	for (; *cursor < end && seen < budget; ++*cursor) {
 		struct shadow_page **slot = &s->buckets[*cursor];
 
 		while (*slot) {
 			struct shadow_page *page = *slot;
-			struct shadow_map *map, *next;
+			unsigned long gone;
 
-			for (map = page->maps; map; map = next) {
-				next = map->next;
-				if ((map->key & index_mask) == vm->index)
-					shadow_leave(s, vm, map->key & ~index_mask,
-						     page->node);
-			}
-			/* shadow_leave may have freed the page in *slot */
+			seen += 1 + page->n_maps;
+			gone = unlink_vm_maps(s, page, vm);
+			if (gone)
+				maps_gone(s, vm, slot, gone);
+			/* maps_gone() may have freed the page in *slot */
 			if (*slot == page)
 				slot = &page->hash_next;
 		}

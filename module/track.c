@@ -38,8 +38,10 @@
 
 /* The first hash holds this many KSM pages before it grows. */
 #define KSMVS_INITIAL_BUCKET_BITS	12
-/* Buckets visited per lock hold when the work item forgets or rehashes. */
+/* Buckets moved per lock hold when the hash grows. */
 #define KSMVS_STEP_BUCKETS		256
+/* Mappings looked at per lock hold when a VM is forgotten. */
+#define KSMVS_STEP_MAPPINGS		4096
 /* Full scans between two repairs of one VM: first, and at most. */
 #define KSMVS_BACKOFF_MIN		2
 #define KSMVS_BACKOFF_MAX		64
@@ -475,7 +477,7 @@ bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor)
 
 	lock_track();
 	done = shadow_vm_forget_step(track.shadow, &vm->sv, cursor,
-				     KSMVS_STEP_BUCKETS);
+				     KSMVS_STEP_MAPPINGS);
 	unlock_track();
 	return done;
 }

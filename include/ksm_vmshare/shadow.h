@@ -138,13 +138,15 @@ struct shadow_vm *shadow_vm_find(struct shadow *s, const void *mm);
 /* The VM of mm, added if new; NULL if out of memory or of indexes. */
 struct shadow_vm *shadow_vm_add(struct shadow *s, const void *mm);
 /*
- * Forget the VM's mappings in up to n buckets from *cursor on, as if each
- * had left; returns true once every bucket is done. While the hash grows
- * it does nothing and returns false: finish the growth first. Joins
- * between two steps are kept where the cursor has passed.
+ * Forget the VM's mappings, as if each had left, in whole buckets from
+ * *cursor on until about budget mappings (of any VM) have been looked at:
+ * one pass over each page's list. Returns true once every bucket is done.
+ * While the hash grows it does nothing and returns false: finish the
+ * growth first. Joins between two steps are kept where the cursor has
+ * passed.
  */
 bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
-			   unsigned int *cursor, unsigned int n);
+			   unsigned int *cursor, unsigned long budget);
 /* Remove a VM that has no mapping left; false (nothing done) if it has. */
 bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm);
 

@@ -44,6 +44,9 @@ fi
 # lock hold, a full scan) is the same from run to run and is not
 # stretched by the host descheduling QEMU. For measurements, not for the
 # tests' parallelism.
+# KSMVS_SMP=1 for a lock's hold time: with two vCPUs taking turns on one
+# host thread, the other vCPU's instructions advance the clock while the
+# holder waits for its turn.
 icount=()
 if [ "${KSMVS_ICOUNT:-0}" = 1 ]; then
 	accel=tcg,thread=single
@@ -55,7 +58,7 @@ fi
 # panics before init ("IO-APIC + timer doesn't work!"); the check proves
 # nothing about a virtual machine's timer.
 timeout --foreground -k 10 "$limit" \
-	qemu-system-x86_64 -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp 2 \
+	qemu-system-x86_64 -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp "${KSMVS_SMP:-2}" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
 	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario" \
