@@ -8,6 +8,12 @@
 # only if the scenario ran to its END line with status 0 and the console
 # shows no sign of a kernel problem. The guest panics on any warning
 # (panic_on_warn) and QEMU then exits (-no-reboot), so a WARN cannot pass.
+#
+# For experiments (test/rig/reload-experiment.sh): KSMVS_QEMU names another
+# qemu-system-x86_64 (a program or wrapper), KSMVS_APPEND adds to the
+# guest's kernel command line, KSMVS_TIMEOUT replaces the scenario's time
+# limit (its file timeout, default 300 s), KSMVS_TCG_THREAD=single|multi
+# overrides the scenario's TCG mode (below).
 set -uo pipefail
 
 vmlinuz=${1:?usage: boot.sh VMLINUZ INITRAMFS SCENARIO OUTDIR}
@@ -15,7 +21,7 @@ initramfs=${2:?}
 scenario=${3:?}
 outdir=${4:?}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-limit=$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)
+limit=${KSMVS_TIMEOUT:-$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)}
 
 mkdir -p "$outdir"
 console=$outdir/console.log
@@ -41,10 +47,10 @@ if [ "${KSMVS_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 fi
 
 timeout --foreground -k 10 "$limit" \
-	qemu-system-x86_64 -accel "$accel" -cpu max -m 2048 -smp 2 \
+	"${KSMVS_QEMU:-qemu-system-x86_64}" -accel "$accel" -cpu max -m 2048 -smp 2 \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario" \
+	-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario${KSMVS_APPEND:+ $KSMVS_APPEND}" \
 	-serial "file:$console" -serial "file:$results" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Pack the test guest's initramfs: busybox, our /init, the static test
-# programs, the scenarios and (if given) the module built for that kernel.
+# programs, the scenarios and (if given) the modules built for that kernel,
+# each as /ksmvs/NAME.ko (the module, and the rig's control module for the
+# reload experiment of issue 13: test/rig/reload-experiment.sh).
 #
-#   initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]
+#   initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko...]
 #
 # --with-qemu adds this machine's qemu-system-x86_64 with the libraries ldd
 # names, its TCG accelerator module and its firmware, for scenarios that run
@@ -14,10 +16,10 @@ if [ "${1:-}" = --with-qemu ]; then
 	with_qemu=1
 	shift
 fi
-usage="usage: initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko]"
+usage="usage: initramfs.sh [--with-qemu] OUT.cpio.gz BINDIR [MODULE.ko...]"
 out=${1:?$usage}
 bindir=${2:?$usage}
-module=${3:-}
+shift 2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
 stage=$(mktemp -d)
@@ -33,7 +35,9 @@ install -m 0755 "$top/test/rig/init" "$stage/init"
 install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit \
 	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
-[ -z "$module" ] || cp "$module" "$stage/ksmvs/"
+for module in "$@"; do
+	cp "$module" "$stage/ksmvs/"
+done
 
 # copy_path FILE: FILE at the same path in the guest, links dereferenced
 copy_path() {
