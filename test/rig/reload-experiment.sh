@@ -6,13 +6,17 @@
 # tabulates cycles run and crashes seen.
 #
 #   reload-experiment.sh [-k "6.1 6.12"] [-m "ours control"] [-t "multi single"]
-#                        [-c CYCLES] [-x MAX_CRASHES] [-q LABEL=QEMU]
+#                        [-c CYCLES] [-x MAX_CRASHES] [-q LABEL=QEMU | -Q SUITE]
 #
 # A cell (kernel x QEMU x module x TCG mode) boots the guest again after a
 # crash, with the cycles still to run, until CYCLES (default 100) have run
 # or MAX_CRASHES (default 3) crashes were seen. -q runs another
 # qemu-system-x86_64 (a program or wrapper, named LABEL in the table);
-# the default is this machine's, labelled by its version.
+# the default is this machine's, labelled by its version. -Q SUITE runs
+# the qemu-system-x86 of Debian's SUITE (trixie, sid) from a debootstrap
+# tree in the cache ($KSMVS_CACHE/qemu-chroot/SUITE, made on first use;
+# nothing is installed on this machine but debootstrap), through that
+# tree's own dynamic loader and libraries.
 #
 # Results: build/results/reload-exp/LABEL/RELEASE/MODULE-MODE/bootN/
 # (console.log, results.txt), one line per boot in .../runs.txt, the table
@@ -29,6 +33,7 @@ cycles=100
 max_crashes=3
 qemu=qemu-system-x86_64
 label=
+suite=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-k) series_list=$2; shift 2 ;;
@@ -37,13 +42,46 @@ while [ $# -gt 0 ]; do
 	-c) cycles=$2; shift 2 ;;
 	-x) max_crashes=$2; shift 2 ;;
 	-q) label=${2%%=*}; qemu=${2#*=}; shift 2 ;;
-	*) echo "usage: reload-experiment.sh [-k SERIES...] [-m 'ours control'] [-t 'multi single'] [-c CYCLES] [-x MAX_CRASHES] [-q LABEL=QEMU]" >&2
+	-Q) suite=$2; shift 2 ;;
+	*) echo "usage: reload-experiment.sh [-k SERIES...] [-m 'ours control'] [-t 'multi single'] [-c CYCLES] [-x MAX_CRASHES] [-q LABEL=QEMU | -Q SUITE]" >&2
 	   exit 2 ;;
 	esac
 done
+# chroot_qemu SUITE: a wrapper that runs SUITE's QEMU from its tree
+chroot_qemu() {
+	local cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
+	local root=$cache/qemu-chroot/$1 wrapper=$top/build/reload/qemu-$1
+	if [ ! -x "$root/usr/bin/qemu-system-x86_64" ]; then
+		command -v debootstrap >/dev/null ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+		echo "reload-experiment: debootstrap $1 into $root" >&2
+		rm -rf "$root"
+		mkdir -p "$root"
+		# non-merged /usr keeps the paths below the same on every suite
+		nice -n 10 debootstrap --variant=minbase --include=qemu-system-x86 \
+			--no-merged-usr "$1" "$root" \
+			"${KSMVS_DEBIAN_MIRROR:-http://deb.debian.org}/debian" \
+			>"$cache/qemu-chroot/$1.log" 2>&1 || return 1
+	fi
+	mkdir -p "$(dirname "$wrapper")"
+	cat >"$wrapper" <<WRAPPER
+#!/bin/sh
+# Debian $1's QEMU, run from $root with its own loader and libraries
+export QEMU_MODULE_DIR=$root/usr/lib/x86_64-linux-gnu/qemu
+exec $root/lib64/ld-linux-x86-64.so.2 \\
+	--library-path $root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu \\
+	$root/usr/bin/qemu-system-x86_64 -L $root/usr/share/qemu -L $root/usr/share/seabios "\$@"
+WRAPPER
+	chmod +x "$wrapper"
+	echo "$wrapper"
+}
+if [ -n "$suite" ]; then
+	qemu=$(chroot_qemu "$suite") || exit 1
+	label=
+fi
 qemu_version=$("$qemu" --version | sed -n '1s/^QEMU emulator version //p')
 [ -n "$qemu_version" ] || { echo "reload-experiment: $qemu does not run" >&2; exit 1; }
-[ -n "$label" ] || label="qemu-${qemu_version%% *}"
+[ -n "$label" ] || label="qemu-${qemu_version%% *}${suite:+-$suite}"
 export KSMVS_QEMU=$qemu
 
 test/rig/deps.sh

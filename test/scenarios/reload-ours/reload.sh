@@ -31,6 +31,10 @@ reload_run() {
 	wait_quiesce || return 1
 	echo 0 >"$KSM/sleep_millisecs"
 	echo 10000 >"$KSM/pages_to_scan"
+	# where the code is, to read a crash's RIP and trace against the image
+	grep -wE '_text|ksm_scan_thread|__ksm_enter|__ksm_exit|stable_tree_append|remove_rmap_item_from_tree|remove_node_from_stable_tree|folio_migrate_ksm|lru_add_drain_all' \
+		/proc/kallsyms >"$RUN/kallsyms"
+	data "$RELOAD_NAME/kallsyms" "$RUN/kallsyms"
 	echo "reload: $n cycles of $RELOAD_MOD, ksmd full_scans $(ksm full_scans)"
 	for i in $(seq 1 "$n"); do
 		echo "reload: cycle $i load"
