@@ -32,11 +32,15 @@ results=$outdir/results.txt
 # Multi-threaded TCG runs the guest's CPUs truly in parallel, which is what
 # the module's locking wants to be tested under. Scenarios that load and
 # unload the module while ksmd runs through the probed functions ask for
-# one host thread (file tcg-single): there, with several, the guest
-# crashes in ftrace's text patching (an int3 left in
-# remove_rmap_item_from_tree on 6.12, a ksmd soft lockup on 6.1) in every
-# run, and never with one; we take it for QEMU's handling of code that
-# one vCPU patches while another runs it.
+# one host thread (file tcg-single): with several, QEMU runs a stale
+# translation of code that another vCPU has just patched. ksmd executes an
+# int3 at remove_rmap_item_from_tree() after ftrace's text_poke_bp() has
+# put the real bytes back and synchronized every CPU: an "int3" oops, a
+# call to address 0 (the kprobe is found there, and an ftrace kprobe has
+# no instruction copy to step), or on 6.1 a soft lockup spinning on a NOP.
+# test/control's module of empty kprobes crashes the same way on QEMU 7.2,
+# 10.0 and 11.1, and neither it nor ours ever with one thread
+# (test/rig/reload-experiment.sh, issue 13).
 thread=multi
 [ -e "$top/test/scenarios/$scenario/tcg-single" ] && thread=single
 accel=tcg,thread=${KSMVS_TCG_THREAD:-$thread}
