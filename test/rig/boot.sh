@@ -8,6 +8,12 @@
 # only if the scenario ran to its END line with status 0 and the console
 # shows no sign of a kernel problem. The guest panics on any warning
 # (panic_on_warn) and QEMU then exits (-no-reboot), so a WARN cannot pass.
+#
+# For experiments (test/rig/reload-experiment.sh): KSMVS_QEMU names another
+# qemu-system-x86_64 (a program or wrapper), KSMVS_APPEND adds to the
+# guest's kernel command line, KSMVS_TIMEOUT replaces the scenario's time
+# limit (its file timeout, default 300 s), KSMVS_TCG_THREAD=single|multi
+# overrides the scenario's TCG mode (below).
 set -uo pipefail
 
 vmlinuz=${1:?usage: boot.sh VMLINUZ INITRAMFS SCENARIO OUTDIR}
@@ -15,7 +21,7 @@ initramfs=${2:?}
 scenario=${3:?}
 outdir=${4:?}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-limit=$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)
+limit=${KSMVS_TIMEOUT:-$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)}
 
 mkdir -p "$outdir"
 console=$outdir/console.log
@@ -26,11 +32,15 @@ results=$outdir/results.txt
 # Multi-threaded TCG runs the guest's CPUs truly in parallel, which is what
 # the module's locking wants to be tested under. Scenarios that load and
 # unload the module while ksmd runs through the probed functions ask for
-# one host thread (file tcg-single): there, with several, the guest
-# crashes in ftrace's text patching (an int3 left in
-# remove_rmap_item_from_tree on 6.12, a ksmd soft lockup on 6.1) in every
-# run, and never with one; we take it for QEMU's handling of code that
-# one vCPU patches while another runs it.
+# one host thread (file tcg-single): with several, QEMU runs a stale
+# translation of code that another vCPU has just patched. ksmd executes an
+# int3 at remove_rmap_item_from_tree() after ftrace's text_poke_bp() has
+# put the real bytes back and synchronized every CPU: an "int3" oops, a
+# call to address 0 (the kprobe is found there, and an ftrace kprobe has
+# no instruction copy to step), or on 6.1 a soft lockup spinning on a NOP.
+# test/control's module of empty kprobes crashes the same way on QEMU 7.2,
+# 10.0 and 11.1, and neither it nor ours ever with one thread
+# (test/rig/reload-experiment.sh, issue 13).
 thread=multi
 [ -e "$top/test/scenarios/$scenario/tcg-single" ] && thread=single
 accel=tcg,thread=${KSMVS_TCG_THREAD:-$thread}
@@ -58,10 +68,10 @@ fi
 # panics before init ("IO-APIC + timer doesn't work!"); the check proves
 # nothing about a virtual machine's timer.
 timeout --foreground -k 10 "$limit" \
-	qemu-system-x86_64 -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp "${KSMVS_SMP:-2}" \
+	"${KSMVS_QEMU:-qemu-system-x86_64}" -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp "${KSMVS_SMP:-2}" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario" \
+	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario${KSMVS_APPEND:+ $KSMVS_APPEND}" \
 	-serial "file:$console" -serial "file:$results" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?

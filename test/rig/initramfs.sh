@@ -1,8 +1,10 @@
 #!/bin/bash
 # Pack the test guest's initramfs: busybox, our /init, the static test
-# programs, the scenarios and (if given) the module built for that kernel.
+# programs, the scenarios and (if given) the modules built for that kernel,
+# each as /ksmvs/NAME.ko (the module, and the rig's control module for the
+# reload experiment of issue 13: test/rig/reload-experiment.sh).
 #
-#   initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko]
+#   initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]
 #
 # With KSMVS_KMODS=DIR (from kmods.sh), the kernel's own modules in DIR go
 # to /ksmvs/kmods.
@@ -23,10 +25,10 @@ while :; do
 	*) break ;;
 	esac
 done
-usage="usage: initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko]"
+usage="usage: initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]"
 out=${1:?$usage}
 bindir=${2:?$usage}
-module=${3:-}
+shift 2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
 stage=$(mktemp -d)
@@ -42,7 +44,9 @@ install -m 0755 "$top/test/rig/init" "$stage/init"
 install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit "$bindir"/mergers \
 	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
-[ -z "$module" ] || cp "$module" "$stage/ksmvs/"
+for module in "$@"; do
+	cp "$module" "$stage/ksmvs/"
+done
 # KSMVS_KMODS: a directory of the kernel's own modules (kmods.sh) for
 # scenarios that need them (zram), loaded in the order its "order" names
 if [ -n "${KSMVS_KMODS:-}" ]; then
