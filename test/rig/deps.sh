@@ -11,6 +11,12 @@ packages=(
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch
 	jq				# checks ksm-victim --json
+	# test/packaging: DKMS, the Debian packages, the Prometheus rules
+	dkms kmod			# dkms build/install per kernel; modinfo
+	debhelper dh-dkms dpkg-dev	# make deb
+	lintian
+	debootstrap			# the Debian root the packages go into
+	prometheus			# promtool
 )
 
 missing=()
