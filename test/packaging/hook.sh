@@ -56,9 +56,12 @@ packaging_kernel() {
 		$(($(date +%s) - t0)))")
 }
 
-# packaging_host: the Prometheus rules, then the Debian packages in a
-# Debian root.
+# packaging_host: make install, the Prometheus rules, then the Debian
+# packages in a Debian root.
 packaging_host() {
+	echo "== host: make install" >&2
+	run_counted "host install" build/results/host/install/results.txt \
+		test/packaging/install.sh build/packaging/install
 	echo "== host: prometheus rules" >&2
 	run_counted "host prometheus" build/results/host/prometheus/results.txt \
 		test/packaging/prom.sh build/packaging/prometheus
