@@ -239,6 +239,33 @@ else
 	fail victim-same-as-tree "$(diff "$logs/victim.tree" "$logs/victim" | head -n 3 | tr '\n' ' ')"
 fi
 
+# The exporter's own command line, as the unit runs it, on the snapshot:
+# the file lands in node_exporter's textfile directory (made by Debian's
+# prometheus-node-exporter) and promtool accepts it.
+exec_start=$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/ksm-vmshare-exporter.service")
+prom=$root/var/lib/prometheus/node-exporter/ksm_vmshare.prom
+in_root sh -c "$exec_start --proc /tmp/snap/ksm_vmshare --pid-root /tmp/snap/pids" \
+	>"$logs/exporter" 2>&1
+status=$?
+if [ "$status" = 0 ] && [ -f "$prom" ]; then
+	pass exporter-file
+else
+	fail exporter-file "'$exec_start' exited $status, $prom: $(ls -l "$prom" 2>&1)"
+fi
+if bin=$("$top/test/packaging/prometheus-bin.sh" 2>"$logs/promtool") &&
+	"$bin/promtool" check metrics <"$prom" >>"$logs/promtool" 2>&1; then
+	pass exporter-promtool
+else
+	fail exporter-promtool "$(tail -n 3 "$logs/promtool" | tr '\n' ' ')"
+fi
+# predicted_freed in 4 KiB pages: db 20100, web (libvirt's name and uuid) 5024
+if grep -qx 'ksm_vmshare_vm_freed_on_migration_bytes{domain="db",uuid="",pid="1300"} 82329600' "$prom" &&
+	grep -qx 'ksm_vmshare_vm_freed_on_migration_bytes{domain="web,prod",uuid="d2f3c1c4-5a8e-4c1f-9b43-0e1b2c3d4e5f",pid="1234"} 20578304' "$prom"; then
+	pass exporter-values
+else
+	fail exporter-values "$(grep freed_on_migration_bytes "$prom" | tr '\n' ' ')"
+fi
+
 # --- a kernel upgrade: its headers arrive, DKMS builds the module ----------
 
 series=6.1

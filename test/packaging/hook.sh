@@ -21,9 +21,29 @@ run_counted() {
 	fi
 }
 
+# add_node_exporter INITRAMFS: append an archive with Debian's
+# node_exporter and the libraries ldd names (the kernel unpacks
+# concatenated archives one after the other)
+add_node_exporter() {
+	local out=$1 bin stage lib
+	bin=$(test/packaging/prometheus-bin.sh)/prometheus-node-exporter || return 1
+	stage=$(mktemp -d)
+	mkdir -p "$stage/usr/bin"
+	cp -L "$bin" "$stage/usr/bin/prometheus-node-exporter"
+	for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >>"$out"
+	local status=$?
+	rm -rf "$stage"
+	return $status
+}
+
 # packaging_kernel KERNEL_DIR WORK: Debian's dkms builds and installs the
 # module for this kernel; the guest then loads that module (scenario
-# dkms-load) and checks it against the oracle.
+# dkms-load), checks it against the oracle, and serves it through
+# ksm-victim --prometheus and the real node_exporter.
 packaging_kernel() {
 	local kernel=$1 work=$2 release out ko initramfs want got t0
 	release=$(cat "$kernel/release")
@@ -33,8 +53,9 @@ packaging_kernel() {
 	ko=$work/dkms/install/$release/updates/dkms/ksm_vmshare.ko
 	[ -f "$ko" ] || return 0
 	initramfs=$work/initramfs-dkms.cpio.gz
-	if ! test/rig/initramfs.sh "$initramfs" build "$ko"; then
-		fail_step initramfs "initramfs with the DKMS module failed" "$release"
+	if ! test/rig/initramfs.sh "$initramfs" build "$ko" ||
+		! add_node_exporter "$initramfs"; then
+		fail_step initramfs "initramfs with the DKMS module and node_exporter failed" "$release"
 		return 0
 	fi
 	out=build/results/$release/dkms-load

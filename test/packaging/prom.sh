@@ -16,6 +16,11 @@ fail() { echo "FAIL prometheus/$1: $2"; }
 
 rm -rf "$work"
 mkdir -p "$work"
+if ! bin=$("$top/test/packaging/prometheus-bin.sh" 2>"$work/fetch.log"); then
+	fail promtool "could not fetch promtool: $(tail -n 2 "$work/fetch.log" | tr '\n' ' ')"
+	exit 1
+fi
+promtool() { "$bin/promtool" "$@"; }
 
 if promtool check rules "$rules" >"$work/check" 2>&1; then
 	pass check-rules

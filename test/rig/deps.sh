@@ -16,7 +16,7 @@ packages=(
 	debhelper dh-dkms dpkg-dev	# make deb
 	lintian
 	debootstrap			# the Debian root the packages go into
-	prometheus			# promtool
+	# (promtool and node_exporter: test/packaging/prometheus-bin.sh)
 )
 
 missing=()
