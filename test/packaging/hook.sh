@@ -77,8 +77,9 @@ packaging_kernel() {
 		$(($(date +%s) - t0)))")
 }
 
-# packaging_host: make install, the Prometheus rules, then the Debian
-# packages in a Debian root.
+# packaging_host: make install, the Prometheus rules (promtool, then a
+# real server over three node_exporters), then the Debian packages in a
+# Debian root.
 packaging_host() {
 	echo "== host: make install" >&2
 	run_counted "host install" build/results/host/install/results.txt \
@@ -86,6 +87,9 @@ packaging_host() {
 	echo "== host: prometheus rules" >&2
 	run_counted "host prometheus" build/results/host/prometheus/results.txt \
 		test/packaging/prom.sh build/packaging/prometheus
+	echo "== host: the rules on a Prometheus server" >&2
+	run_counted "host cluster" build/results/host/cluster/results.txt \
+		test/packaging/cluster.sh build/packaging/cluster
 	echo "== host: Debian packages" >&2
 	run_counted "host deb" build/results/host/deb/results.txt \
 		test/packaging/deb.sh build/packaging/deb

@@ -16,6 +16,7 @@ packages=(
 	debhelper dh-dkms dpkg-dev	# make deb
 	lintian
 	debootstrap			# the Debian root the packages go into
+	curl				# queries the test's Prometheus server
 	# (promtool and node_exporter: test/packaging/prometheus-bin.sh)
 )
 
