@@ -32,6 +32,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# what a killed run may have left mounted
+umount "$work/root/proc" 2>/dev/null
+umount "$work/root" 2>/dev/null
 rm -rf --one-file-system "$work"
 mkdir -p "$work/log"
 work=$(cd "$work" && pwd)
