@@ -72,14 +72,30 @@ esac
 
 # lintian: no error; warnings and the rest are shown, not failed.
 t0=$(date +%s)
-lintian --info --pedantic "$debs"/ksm-vmshare_"${version}"_"${arch}".changes \
-	>"$logs/lintian" 2>&1
+# (exit 2: an error tag, --fail-on; 1: lintian itself failed)
+lintian --fail-on error --info --pedantic \
+	"$debs"/ksm-vmshare_"${version}"_"${arch}".changes >"$logs/lintian" 2>&1
+status=$?
 grep -E '^[EWIPX]: ' "$logs/lintian" | sed 's/^/  lintian: /' >&2
 errors=$(grep -c '^E: ' "$logs/lintian")
-if [ "$errors" = 0 ] && ! grep -q '^[a-z].*error' "$logs/lintian"; then
+if [ "$status" = 0 ] && [ "$errors" = 0 ]; then
 	pass lintian
 else
-	fail lintian "$errors errors: $(grep -m 1 '^E: ' "$logs/lintian")"
+	fail lintian "exit $status, $errors errors: $(grep -m 1 -v 'root privileges' "$logs/lintian")"
+fi
+# and lintian here does fail a broken package: the tools without copyright
+rm -rf "$work/broken"
+dpkg-deb -R "$tools_deb" "$work/broken/tree" &&
+	rm "$work/broken/tree/usr/share/doc/ksm-vmshare-tools/copyright" &&
+	dpkg-deb -b "$work/broken/tree" "$work/broken/ksm-vmshare-tools_${version}_${arch}.deb" \
+		>/dev/null 2>&1
+lintian --fail-on error "$work/broken/ksm-vmshare-tools_${version}_${arch}.deb" \
+	>"$logs/lintian-broken" 2>&1
+status=$?
+if [ "$status" = 2 ] && grep -q '^E: ksm-vmshare-tools: no-copyright-file' "$logs/lintian-broken"; then
+	pass lintian-fails-broken
+else
+	fail lintian-fails-broken "lintian exited $status on a package without copyright"
 fi
 log "lintian: $(($(date +%s) - t0)) s, $(grep -c '^W: ' "$logs/lintian") warnings"
 
