@@ -5,6 +5,11 @@
 #   make unit            build and run the user-space unit tests
 #   make test            everything: unit tests and the QEMU rig on the
 #                        stock kernels (same as ./run-tests)
+#   make install         ksm-victim, its man page, modules-load.d and the
+#                        exporter's systemd units (DESTDIR, PREFIX)
+#   make install-dkms    the module's source and dkms.conf under /usr/src
+#   make uninstall       undo both
+#   make deb             ksm-vmshare-dkms and ksm-vmshare-tools in build/deb/
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -23,7 +28,8 @@ PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon \
 UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
 	      $(BUILD)/test_victim
 
-.PHONY: all module programs tools unit test bench clean
+.PHONY: all module programs tools unit test bench clean install install-tools \
+	install-modules-load install-dkms uninstall deb
 
 all: module tools programs
 
@@ -89,6 +95,66 @@ bench: programs tools
 		echo "== $$(dirname $$(dirname $$f) | xargs basename)"; \
 		sed -n 's/^SHOW //p' $$f; \
 	done
+
+# --- installation -------------------------------------------------------
+# One version for DKMS and the packages: debian/changelog's.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# systemd reads both from /usr/local/lib and /usr/lib (modules-load.d(5),
+# systemd.unit(5)); Debian's packages put units in /lib/systemd/system.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+# node_exporter's textfile directory on Debian (prometheus-node-exporter)
+TEXTFILEDIR ?= /var/lib/prometheus/node-exporter
+DKMSDIR ?= /usr/src/ksm-vmshare-$(VERSION)
+UNITS := ksm-vmshare-exporter.service ksm-vmshare-exporter.timer
+# what the DKMS tree needs to build the module: the top Makefile's
+# "module" target and the kbuild objects it names
+DKMS_SOURCES := Kbuild Makefile $(wildcard module/*.[ch] include/ksm_vmshare/*.h)
+
+install: install-tools install-modules-load
+
+install-tools: tools/ksm-victim
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0755 tools/ksm-victim $(DESTDIR)$(SBINDIR)/ksm-victim
+	install -m 0644 tools/ksm-victim.8 $(DESTDIR)$(MANDIR)/man8/ksm-victim.8
+	for unit in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@TEXTFILEDIR@|$(TEXTFILEDIR)|g' \
+			contrib/systemd/$$unit.in >$(DESTDIR)$(UNITDIR)/$$unit && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+
+# load the module at boot, before any VM starts
+install-modules-load:
+	install -d $(DESTDIR)$(MODULESLOADDIR)
+	install -m 0644 contrib/modules-load.d/ksm-vmshare.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/ksm-vmshare.conf
+
+# then: dkms install ksm-vmshare/$(VERSION)
+install-dkms:
+	install -d $(DESTDIR)$(DKMSDIR)
+	tar -cf - $(DKMS_SOURCES) | tar -xf - -C $(DESTDIR)$(DKMSDIR)
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf.in >$(DESTDIR)$(DKMSDIR)/dkms.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ksm-victim $(DESTDIR)$(MANDIR)/man8/ksm-victim.8 \
+		$(DESTDIR)$(MODULESLOADDIR)/ksm-vmshare.conf \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -rf $(DESTDIR)$(DKMSDIR)
+
+# Debian packages, built from a copy of the tree (dpkg-buildpackage writes
+# its results next to the source directory): build/deb/*.deb
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/ksm-vmshare-$(VERSION)
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+		find . -path ./$(BUILD) -prune -o -path ./.git -prune -o -type f -print; } | \
+		grep -v '^\./$(BUILD)/\|^$(BUILD)/' | \
+		tar -cf - -T - | tar -xf - -C $(BUILD)/deb/ksm-vmshare-$(VERSION)
+	cd $(BUILD)/deb/ksm-vmshare-$(VERSION) && dpkg-buildpackage -us -uc
+	ls $(BUILD)/deb/*.deb
 
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -12,6 +12,13 @@ packages=(
 	perl				# checkpatch
 	jq				# checks ksm-victim --json
 	libnuma-dev xz-utils		# the kernel's KSM selftests (selftests.sh)
+	# test/packaging: DKMS, the Debian packages, the Prometheus rules
+	dkms kmod			# dkms build/install per kernel; modinfo
+	debhelper dh-dkms dpkg-dev	# make deb
+	lintian
+	debootstrap			# the Debian root the packages go into
+	curl				# queries the test's Prometheus server
+	# (promtool and node_exporter: test/packaging/prometheus-bin.sh)
 )
 
 missing=()

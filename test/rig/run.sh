@@ -1,12 +1,16 @@
 #!/bin/bash
 # Run scenarios on Debian's stock kernels under QEMU.
 #
-#   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [--no-unit]
+#   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [--no-unit] [--no-packaging]
 #
 # For each kernel series: fetch it (cached), build the module against its
 # headers, pack an initramfs, then boot once per scenario. Results land in
 # build/results/RELEASE/SCENARIO/. The last line is "N passed, N failed",
 # over the unit tests' checks and the scenarios' PASS/FAIL lines.
+#
+# Then the packaging tests (test/packaging/): DKMS builds for each kernel,
+# booted; the Prometheus rules; the Debian packages in a Debian root. They
+# run with every scenario (no -s) or when -s names "packaging".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,18 +18,27 @@ cd "$top"
 series_list="6.1 6.12"
 scenarios=
 unit=1
+packaging=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-k) series_list=$2; shift 2 ;;
 	-s) scenarios=$2; shift 2 ;;
 	--no-unit) unit=0; shift ;;
-	*) echo "usage: run.sh [-k SERIES...] [-s SCENARIO...] [--no-unit]" >&2; exit 2 ;;
+	--no-packaging) packaging=0; shift ;;
+	*) echo "usage: run.sh [-k SERIES...] [-s SCENARIO...] [--no-unit] [--no-packaging]" >&2; exit 2 ;;
 	esac
 done
-[ -n "$scenarios" ] ||
+if [ -n "$scenarios" ]; then
+	case " $scenarios " in
+	*" packaging "*) scenarios=$(echo " $scenarios " | sed 's/ packaging / /g') ;;
+	*) packaging=0 ;;
+	esac
+else
 	scenarios=$(cd test/scenarios && for d in */; do
-		[ -f "$d/run.sh" ] && [ ! -e "$d/bench-only" ] && [ ! -e "$d/stress-only" ] && echo "${d%/}"
+		[ -f "$d/run.sh" ] && [ ! -e "$d/bench-only" ] && [ ! -e "$d/stress-only" ] &&
+			[ ! -e "$d/packaging-only" ] && echo "${d%/}"
 	done)
+fi
 
 passed=0
 failed=0
@@ -49,6 +62,8 @@ fail_step() {
 	failed=$((failed + 1))
 	summary+=("$(printf '%-28s %-12s %s' "$3" "$1" "FAILED: $2")")
 }
+
+. test/packaging/hook.sh
 
 if [ "$unit" = 1 ]; then
 	make -s unit >build/unit.log 2>&1
@@ -150,7 +165,9 @@ for series in $series_list; do
 		count "$out/results.txt"
 		summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" "$scenario" "$counted" $(($(date +%s) - t0)))")
 	done
+	[ "$packaging" = 0 ] || packaging_kernel "$kernel" "$work"
 done
+[ "$packaging" = 0 ] || packaging_host
 
 echo
 printf '%s\n' "${summary[@]}"
