@@ -11,9 +11,9 @@ packages=(
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch
 	jq				# checks ksm-victim --json
-	libnuma-dev xz-utils		# the kernel's KSM selftests (selftests.sh)
+	libnuma-dev			# the kernel's KSM selftests (selftests.sh)
 	# test/packaging: DKMS, the Debian packages, the Prometheus rules
-	dkms kmod			# dkms build/install per kernel; modinfo
+	dkms				# dkms build/install per kernel
 	debhelper dh-dkms dpkg-dev	# make deb
 	lintian
 	debootstrap			# the Debian root the packages go into
