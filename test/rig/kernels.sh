@@ -30,34 +30,7 @@ esac
 
 # A private apt state: our suites (backports included) never touch the
 # machine's own sources or preferences.
-apt_opts=(
-	-o Dir::Etc::SourceList="$aptdir/sources.list"
-	-o Dir::Etc::SourceParts=/dev/null
-	-o Dir::Etc::Preferences=/dev/null
-	-o Dir::Etc::PreferencesParts=/dev/null
-	-o Dir::State="$aptdir/state"
-	-o Dir::State::Lists="$aptdir/lists"
-	-o Dir::State::status="$aptdir/state/status"
-	-o Dir::Cache="$aptdir/cache"
-	-o APT::Get::List-Cleanup=0
-	-o APT::Sandbox::User=root
-)
-
-apt_refresh() {
-	mkdir -p "$aptdir/state" "$aptdir/lists/partial" \
-		"$aptdir/cache/archives/partial"
-	touch "$aptdir/state/status"
-	cat >"$aptdir/sources.list" <<SOURCES
-deb $mirror/debian bookworm main
-deb $mirror/debian-security bookworm-security main
-deb $mirror/debian bookworm-backports main
-SOURCES
-	# Refresh at most once an hour: versions move daily at most.
-	local stamp=$aptdir/updated
-	if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
-		apt-get "${apt_opts[@]}" -qq update >&2 && touch "$stamp"
-	fi
-}
+. "$(dirname "$0")/debian-apt.sh"
 
 # Highest version of PACKAGE whose version starts with "SERIES."
 newest_version() {
