@@ -361,7 +361,6 @@ void ksmvs_on_scan(unsigned long probe_missed)
 		kernel = READ_ONCE(vm->mm->ksm_merging_pages);
 		mine = vm->sv.counts.ksm_mapped + vm->base;
 		if (mine == kernel) {
-			vm->needs_repair = false;
 			vm->backoff = KSMVS_BACKOFF_MIN;
 			continue;
 		}
