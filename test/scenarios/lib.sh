@@ -337,12 +337,28 @@ module_rows() {
 	awk '$1 ~ /^[0-9]+$/ { print $1, $2, $3, $4, $5, $6 }' "$1"
 }
 
+# kernel_counts: the kernel's own count of every mergeable process (the
+# module's rows' and any other the oracle found) into $RUN/merging, less
+# what a kernel is known to count that is not the process's own
+# ($RUN/kernel_offsets: "PID PAGES"; 6.1 copies a forked parent's count
+# into the child, and a scenario that forks measures it)
+kernel_counts() {
+	touch "$RUN/kernel_offsets"
+	awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/oracle.found" |
+		cat - "$RUN/module.pids" | sort -u | while read -r pid; do
+		echo "$pid $(($(cat /proc/$pid/ksm_merging_pages 2>/dev/null || echo 0) -
+			$(awk -v p="$pid" '$1 == p { o = $2 } END { print o + 0 }' "$RUN/kernel_offsets")))"
+	done >"$RUN/merging"
+}
+
 # read_stable NAME: module, oracle, module again, until the two module
 # reads agree. The VMs are live processes, and a read of the module and a
 # read of their page tables are not one instant: a VM's own memory can
-# grow in between (khugepaged filling a huge page, QEMU's heap). Leaves
-# $RUN/module and $RUN/oracle.module; what moved and how many tries it
-# took are DATA lines.
+# grow in between (khugepaged filling a huge page, QEMU's heap), and KSM
+# may merge meanwhile. The oracle over every mergeable process and the
+# kernel's own counts are read inside the same bracket. Leaves
+# $RUN/module, $RUN/oracle.module, $RUN/oracle.found and $RUN/merging;
+# what moved and how many tries it took are DATA lines.
 read_stable() {
 	local tries=0
 	while :; do
@@ -350,6 +366,8 @@ read_stable() {
 		cat "$PROC" >"$RUN/module" || return 1
 		awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
 		ksm-oracle $(cat "$RUN/module.pids") >"$RUN/oracle.module" || return 1
+		ksm-oracle >"$RUN/oracle.found" || return 1
+		kernel_counts
 		cat "$PROC" >"$RUN/module.again" || return 1
 		module_rows "$RUN/module" >"$RUN/rows.1"
 		module_rows "$RUN/module.again" >"$RUN/rows.2"
@@ -379,19 +397,7 @@ compare_module() {
 		return 1
 	}
 	data "$name/module" "$RUN/module"
-	ksm-oracle >"$RUN/oracle.found"
 	data "$name/oracle" "$RUN/oracle.module"
-	# the kernel's own count of every mergeable process, the module's rows'
-	# and the others'
-	# less what a kernel is known to count that is not the process's own
-	# ($RUN/kernel_offsets: "PID PAGES"; 6.1 copies a forked parent's
-	# count into the child, and a scenario that forks measures it)
-	touch "$RUN/kernel_offsets"
-	awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/oracle.found" |
-		cat - "$RUN/module.pids" | sort -u | while read -r pid; do
-		echo "$pid $(($(cat /proc/$pid/ksm_merging_pages 2>/dev/null || echo 0) -
-			$(awk -v p="$pid" '$1 == p { o = $2 } END { print o + 0 }' "$RUN/kernel_offsets")))"
-	done >"$RUN/merging"
 	awk -v name="$name" -v shared="$shared" -v sharing="$sharing" '
 		function verdict(ok, what, detail) {
 			print (ok ? "PASS " : "FAIL ") name "/" what (ok ? "" : ": " detail)

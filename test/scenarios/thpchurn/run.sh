@@ -35,7 +35,10 @@ check_eq thpchurn/check_held_throughout "$failed" "$(module_key checks_failed)"
 check_eq thpchurn/no_resync 0 "$(module_key resyncs)"
 echo "collapses $churned" >"$RUN/churned"
 data thpchurn/churn "$RUN/churned"
+# khugepaged back to its defaults, merged ranges spared again, so that
+# KSM can come to rest for the comparison
 echo 10000 >"$THP/khugepaged/scan_sleep_millisecs"
+echo 256 >"$THP/khugepaged/max_ptes_shared"
 wait_quiesce || exit 1
 compare_module thpchurn/after
 stop_vms
