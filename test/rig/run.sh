@@ -1,11 +1,13 @@
 #!/bin/bash
 # Run scenarios on Debian's stock kernels under QEMU.
 #
-#   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [--no-unit] [--no-packaging]
+#   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [-r RUNS] [--no-unit] [--no-packaging]
 #
 # For each kernel series: fetch it (cached), build the module against its
-# headers, pack an initramfs, then boot once per scenario. Results land in
-# build/results/RELEASE/SCENARIO/. The last line is "N passed, N failed",
+# headers, pack an initramfs, then boot once per scenario, or RUNS times in
+# a row (-r: each run a fresh boot; the summary says how many runs had a
+# FAIL). Results land in build/results/RELEASE/SCENARIO/ (run1/, run2/...
+# with -r). The last line is "N passed, N failed",
 # over the unit tests' checks and the scenarios' PASS/FAIL lines.
 #
 # Then the packaging tests (test/packaging/): DKMS builds for each kernel,
@@ -17,17 +19,22 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 series_list="6.1 6.12"
 scenarios=
+runs=1
 unit=1
 packaging=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-k) series_list=$2; shift 2 ;;
 	-s) scenarios=$2; shift 2 ;;
+	-r) runs=$2; shift 2 ;;
 	--no-unit) unit=0; shift ;;
 	--no-packaging) packaging=0; shift ;;
-	*) echo "usage: run.sh [-k SERIES...] [-s SCENARIO...] [--no-unit] [--no-packaging]" >&2; exit 2 ;;
+	*) echo "usage: run.sh [-k SERIES...] [-s SCENARIO...] [-r RUNS] [--no-unit] [--no-packaging]" >&2; exit 2 ;;
 	esac
 done
+case $runs in
+'' | *[!0-9]* | 0) echo "run.sh: -r wants a number of runs, not '$runs'" >&2; exit 2 ;;
+esac
 if [ -n "$scenarios" ]; then
 	case " $scenarios " in
 	*" packaging "*) scenarios=$(echo " $scenarios " | sed 's/ packaging / /g') ;;
@@ -157,13 +164,31 @@ for series in $series_list; do
 			fi
 			qemu_initramfs=$initramfs
 		fi
-		out=build/results/$release/$scenario
+		if [ "$runs" = 1 ]; then
+			out=build/results/$release/$scenario
+			t0=$(date +%s)
+			echo "== $release: $scenario" >&2
+			test/rig/boot.sh "$kernel/vmlinuz" "$initramfs" \
+				"$scenario" "$out"
+			count "$out/results.txt"
+			summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" "$scenario" "$counted" $(($(date +%s) - t0)))")
+			continue
+		fi
+		bad_runs=
 		t0=$(date +%s)
-		echo "== $release: $scenario" >&2
-		test/rig/boot.sh "$kernel/vmlinuz" "$initramfs" \
-			"$scenario" "$out"
-		count "$out/results.txt"
-		summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" "$scenario" "$counted" $(($(date +%s) - t0)))")
+		for run in $(seq "$runs"); do
+			out=build/results/$release/$scenario/run$run
+			echo "== $release: $scenario, run $run of $runs" >&2
+			test/rig/boot.sh "$kernel/vmlinuz" "$initramfs" \
+				"$scenario" "$out"
+			count "$out/results.txt"
+			# a run with no PASS line at all did not run
+			case $counted in
+			"0 passed, "* | *", "[1-9]*" failed") bad_runs="$bad_runs $run" ;;
+			esac
+		done
+		summary+=("$(printf '%-28s %-12s %s runs, failed:%s %6ss' "$release" "$scenario" "$runs" \
+			"${bad_runs:- none}" $(($(date +%s) - t0)))")
 	done
 	[ "$packaging" = 0 ] || packaging_kernel "$kernel" "$work"
 done

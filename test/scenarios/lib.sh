@@ -484,16 +484,26 @@ meminfo_pages() {
 }
 
 # evict_victim NAME [STOP_COMMAND]: ask ksm-victim, check its choice with the
-# oracle (compare_module must have run), stop the victim (by STOP_COMMAND
+# oracle's from the same read, stop the victim (by STOP_COMMAND
 # PID, default kill), let KSM quiesce and measure what came back.
 evict_victim() {
 	local name=$1 stop=${2:-kill} victim oracle_pid predicted uss uss_pid
 	local before after free_before free_after measured tolerance diff vm
 	local others_before others_after huge_before huge_after grown collapses_before
-	ksm-victim --all >"$RUN/victim.txt"
-	ksm-victim --all --pages >"$RUN/victim.pages"
+	# ksm-victim chooses from the very read the oracle is compared with.
+	# The VMs live on: QEMU's heap grows and one THP collapse adds up to
+	# 511 pages to a VM's unique count, more than the demo's VMs differ
+	# by. A CI run checked ksm-victim's choice (pid 102) against the
+	# oracle's answer from compare_module seconds earlier (pid 107).
+	read_stable "$name/choice" || {
+		fail "$name/read" "the module's rows kept changing, or a read failed"
+		return 1
+	}
+	ksm-victim --all --proc "$RUN/module" >"$RUN/victim.txt"
+	ksm-victim --all --pages --proc "$RUN/module" >"$RUN/victim.pages"
 	show "$RUN/victim.txt"
 	data "$name/victim" "$RUN/victim.pages"
+	data "$name/choice_oracle" "$RUN/oracle.module"
 	victim=$(sed -n 's/^victim: .* (pid \([0-9]*\)) frees.*/\1/p' "$RUN/victim.pages")
 	# the oracle's answer: most freed; ties: less moved, then lower pid
 	oracle_pid=$(awk '$1 ~ /^[0-9]+$/ { print $1, $6, $2 + $5 }' "$RUN/oracle.module" |
