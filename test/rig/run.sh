@@ -47,6 +47,8 @@ else
 	done)
 fi
 
+# a fresh clone has no build/ (make creates it only for the unit tests)
+mkdir -p build
 passed=0
 failed=0
 summary=()
