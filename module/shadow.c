@@ -33,6 +33,7 @@ struct shadow_map {
  * @hash_next: chain in the bucket
  * @pairs: one per VM mapping it
  * @maps: every mapping
+ * @set: its VMs' set record (or the shadow's star or lost record)
  * @n_vms: length of @pairs
  * @n_maps: length of @maps
  */
@@ -41,6 +42,7 @@ struct shadow_page {
 	struct shadow_page *hash_next;
 	struct shadow_pair *pairs;
 	struct shadow_map *maps;
+	struct shadow_set *set;
 	unsigned int n_vms;
 	unsigned long n_maps;
 };
@@ -54,6 +56,8 @@ size_t shadow_obj_size(enum shadow_obj kind)
 		return sizeof(struct shadow_pair);
 	case SHADOW_OBJ_MAP:
 		return sizeof(struct shadow_map);
+	case SHADOW_OBJ_SET:
+		return sizeof(struct shadow_set);
 	default:
 		return sizeof(struct shadow_vm);
 	}
@@ -102,6 +106,14 @@ void shadow_init(struct shadow *s, const struct shadow_ops *ops,
 	s->ksm_mappings = 0;
 	for (i = 0; i < SHADOW_NR_OBJ; i++)
 		s->objects[i] = 0;
+	for (i = 0; i < SHADOW_SET_BUCKETS; i++)
+		s->set_buckets[i] = NULL;
+	s->n_sets = 0;
+	s->set_max = SHADOW_SET_MAX;
+	s->star.pages = 0;
+	s->star.n = 0;
+	s->lost.pages = 0;
+	s->lost.n = 0;
 }
 
 static unsigned int vm_bucket(const void *mm)
@@ -182,6 +194,148 @@ static struct shadow_pair *find_pair(struct shadow_page *page,
 	return NULL;
 }
 
+/* --- sets of VMs --------------------------------------------------- */
+
+static unsigned long long member_hash(unsigned int index)
+{
+	return (index + 1ULL) * GOLDEN_RATIO_64;
+}
+
+static bool real_set(const struct shadow *s, const struct shadow_set *set)
+{
+	return set && set != &s->star && set != &s->lost;
+}
+
+/**
+ * struct set_key - a set of VMs being looked up
+ * @hash: sum of member_hash() of the members
+ * @n: number of members; more than the shadow's set_max means star
+ * @members: VM indexes, ascending (only while @n <= SHADOW_SET_MAX)
+ */
+struct set_key {
+	unsigned long long hash;
+	unsigned int n;
+	unsigned short members[SHADOW_SET_MAX];
+};
+
+static unsigned int set_bucket(unsigned long long hash)
+{
+	return (unsigned int)(hash >> 54);	/* 1024 == SHADOW_SET_BUCKETS */
+}
+
+/* The record of key: found, or made (NULL if it cannot be allocated). */
+static struct shadow_set *set_get(struct shadow *s, const struct set_key *key)
+{
+	struct shadow_set **bucket, *set;
+
+	if (key->n > s->set_max)
+		return &s->star;
+	bucket = &s->set_buckets[set_bucket(key->hash)];
+	for (set = *bucket; set; set = set->hash_next)
+		if (set->hash == key->hash && set->n == key->n &&
+		    !memcmp(set->members, key->members,
+			    key->n * sizeof(key->members[0])))
+			return set;
+	set = obj_alloc(s, SHADOW_OBJ_SET);
+	if (!set)
+		return NULL;
+	set->hash = key->hash;
+	set->pages = 0;
+	set->n = key->n;
+	memcpy(set->members, key->members, key->n * sizeof(key->members[0]));
+	set->hash_next = *bucket;
+	*bucket = set;
+	s->n_sets++;
+	return set;
+}
+
+/* Free a set record no page uses any more. */
+static void set_put(struct shadow *s, struct shadow_set *set)
+{
+	struct shadow_set **sp;
+
+	if (!real_set(s, set) || set->pages)
+		return;
+	for (sp = &s->set_buckets[set_bucket(set->hash)]; *sp != set;
+	     sp = &(*sp)->hash_next)
+		;
+	*sp = set->hash_next;
+	s->n_sets--;
+	obj_free(s, SHADOW_OBJ_SET, set);
+}
+
+/* The page now counts in set (NULL: in lost). */
+static void set_move(struct shadow *s, struct shadow_page *page,
+		     struct shadow_set *set)
+{
+	struct shadow_set *old = page->set;
+
+	if (!set)
+		set = &s->lost;
+	if (old == set)
+		return;
+	set->pages++;
+	page->set = set;
+	if (old) {
+		old->pages--;
+		set_put(s, old);
+	}
+}
+
+/* Insert index into the ascending key (it is not in it). */
+static void key_add(struct set_key *key, unsigned int index)
+{
+	unsigned int i = key->n;
+
+	key->hash += member_hash(index);
+	if (++key->n > SHADOW_SET_MAX)
+		return;		/* star: members no longer kept */
+	for (; i && key->members[i - 1] > index; i--)
+		key->members[i] = key->members[i - 1];
+	key->members[i] = index;
+}
+
+static void key_remove(struct set_key *key, unsigned int index)
+{
+	unsigned int i, j;
+
+	key->hash -= member_hash(index);
+	for (i = 0, j = 0; i < key->n; i++)
+		if (key->members[i] != index)
+			key->members[j++] = key->members[i];
+	key->n--;
+}
+
+/*
+ * The key of the page's VMs as its pairs list them, O(VMs on the page):
+ * for a page whose set record is not a real one (star, lost, none yet).
+ */
+static void key_from_pairs(const struct shadow_page *page,
+			   struct set_key *key)
+{
+	const struct shadow_pair *pair;
+
+	key->hash = 0;
+	key->n = 0;
+	for (pair = page->pairs; pair; pair = pair->next)
+		key_add(key, pair->vm->index);
+}
+
+/* The key of the page's set before a change: O(members) from its record. */
+static void key_of_page(const struct shadow *s, const struct shadow_page *page,
+			struct set_key *key)
+{
+	const struct shadow_set *set = page->set;
+
+	if (!real_set(s, set)) {
+		key_from_pairs(page, key);
+		return;
+	}
+	key->hash = set->hash;
+	key->n = set->n;
+	memcpy(key->members, set->members, set->n * sizeof(set->members[0]));
+}
+
 /* A VM starts mapping the page: it was mapped by n_vms - 1 VMs before. */
 static void vm_arrives(struct shadow_page *page, struct shadow_vm *vm)
 {
@@ -223,6 +377,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 	struct shadow_page *page = *slot, *new_page = NULL;
 	struct shadow_pair *pair = NULL, *new_pair = NULL;
 	unsigned long key = addr | vm->index;
+	struct shadow_set *set = NULL;
 	struct shadow_map *map;
 
 	if (page) {
@@ -231,7 +386,20 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 				return 0;
 		pair = find_pair(page, vm);
 	}
-	/* Allocate everything first: a failure must change nothing. */
+	/*
+	 * Allocate everything first: a failure must change nothing. A VM
+	 * new on the page moves the page to another set.
+	 */
+	if (!pair) {
+		struct set_key sk = { 0 };
+
+		if (page)
+			key_of_page(s, page, &sk);
+		key_add(&sk, vm->index);
+		set = set_get(s, &sk);
+		if (!set)
+			return -ENOMEM;
+	}
 	map = obj_alloc(s, SHADOW_OBJ_MAP);
 	if (!page) {
 		new_page = obj_alloc(s, SHADOW_OBJ_PAGE);
@@ -248,6 +416,8 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 			obj_free(s, SHADOW_OBJ_PAGE, new_page);
 		if (new_pair)
 			obj_free(s, SHADOW_OBJ_PAIR, new_pair);
+		if (set)
+			set_put(s, set);	/* frees it if it was made here */
 		return -ENOMEM;
 	}
 
@@ -256,6 +426,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		new_page->hash_next = NULL;
 		new_page->pairs = NULL;
 		new_page->maps = NULL;
+		new_page->set = NULL;
 		new_page->n_vms = 0;
 		new_page->n_maps = 0;
 		*slot = new_page;
@@ -272,6 +443,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		page->pairs = new_pair;
 		page->n_vms++;
 		vm_arrives(page, vm);
+		set_move(s, page, set);
 	}
 	pair->count++;
 	vm->counts.ksm_mapped++;
@@ -284,8 +456,30 @@ static void free_page(struct shadow *s, struct shadow_page **slot)
 	struct shadow_page *page = *slot;
 
 	*slot = page->hash_next;
+	if (page->set) {
+		page->set->pages--;
+		set_put(s, page->set);
+	}
 	obj_free(s, SHADOW_OBJ_PAGE, page);
 	s->ksm_pages--;
+}
+
+/*
+ * The page's set after vm's pair went from its list. A record that cannot
+ * be allocated leaves the page in lost: a departure cannot be refused.
+ */
+static void set_after_departure(struct shadow *s, struct shadow_page *page,
+				const struct shadow_vm *vm)
+{
+	struct set_key sk;
+
+	if (real_set(s, page->set)) {
+		key_of_page(s, page, &sk);
+		key_remove(&sk, vm->index);
+	} else {
+		key_from_pairs(page, &sk);
+	}
+	set_move(s, page, set_get(s, &sk));
 }
 
 /*
@@ -311,6 +505,8 @@ static void maps_gone(struct shadow *s, struct shadow_vm *vm,
 		obj_free(s, SHADOW_OBJ_PAIR, pair);
 		page->n_vms--;
 		vm_departs(page, vm);
+		if (page->n_vms)
+			set_after_departure(s, page, vm);
 	}
 	if (!page->n_maps)
 		free_page(s, slot);
@@ -459,6 +655,44 @@ bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
 	s->n_vms--;
 	obj_free(s, SHADOW_OBJ_VM, vm);
 	return true;
+}
+
+const struct shadow_set *shadow_set_next(const struct shadow *s,
+					 unsigned int *bucket,
+					 const struct shadow_set *prev)
+{
+	if (prev && prev->hash_next)
+		return prev->hash_next;
+	if (prev)
+		++*bucket;
+	for (; *bucket < SHADOW_SET_BUCKETS; ++*bucket)
+		if (s->set_buckets[*bucket])
+			return s->set_buckets[*bucket];
+	return NULL;
+}
+
+bool shadow_sets_fix_step(struct shadow *s, unsigned int *cursor,
+			  unsigned long budget)
+{
+	unsigned int end = 1U << s->bucket_bits;
+	unsigned long seen = 0;
+
+	if (s->old_buckets)
+		return false;
+	for (; *cursor < end && seen < budget && s->lost.pages; ++*cursor) {
+		struct shadow_page *page;
+
+		for (page = s->buckets[*cursor]; page; page = page->hash_next) {
+			struct set_key sk;
+
+			seen += 1 + page->n_vms;
+			if (page->set != &s->lost)
+				continue;
+			key_from_pairs(page, &sk);
+			set_move(s, page, set_get(s, &sk));
+		}
+	}
+	return *cursor == end || !s->lost.pages;
 }
 
 unsigned int shadow_wanted_bucket_bits(const struct shadow *s)

@@ -24,6 +24,17 @@
  * appearing or going (0 <-> 1 mappings), and a page's number of VMs
  * crossing 1 <-> 2.
  *
+ * Per KSM page the shadow also knows its exact set of mapping VMs, as one
+ * record shared by every page with that same set (struct shadow_set): the
+ * histogram /proc/ksm_vmshare_sets serves, from which what evicting any
+ * group of VMs frees is exact. A page changes set only when a VM arrives
+ * on it or departs; the new set is found by a hash of its members (a sum,
+ * so adding or removing one member is O(1)) and a comparison of at most
+ * SHADOW_SET_MAX members. A page with more VMs than that is counted in
+ * one "star" record without members. When no record can be allocated for
+ * a departure (which cannot be refused) the page is counted as "lost"
+ * until its next change or shadow_sets_fix_step() finds it one.
+ *
  * Nothing here costs time in proportion to the whole map: the caller holds
  * its lock around each call, and the two operations that must visit every
  * page, growing the hash and forgetting one VM, go a bounded number of
@@ -36,23 +47,29 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/errno.h>
+#include <linux/string.h>
 #else
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #endif
 
 /* A VM's index lives in the low bits of a page-aligned address. */
 #define SHADOW_ADDR_BITS	12
 #define SHADOW_MAX_VMS		4096U	/* 1 << SHADOW_ADDR_BITS */
 #define SHADOW_VM_BUCKETS	64
+/* Members a set record holds: more VMs on one page count as "star". */
+#define SHADOW_SET_MAX		64
+#define SHADOW_SET_BUCKETS	1024
 
 enum shadow_obj {
 	SHADOW_OBJ_PAGE,
 	SHADOW_OBJ_PAIR,
 	SHADOW_OBJ_MAP,
 	SHADOW_OBJ_VM,
+	SHADOW_OBJ_SET,
 	SHADOW_NR_OBJ,
 };
 
@@ -94,6 +111,22 @@ struct shadow_vm {
 	struct shadow_counts counts;
 };
 
+/**
+ * struct shadow_set - the KSM pages mapped by exactly one set of VMs
+ * @hash_next: chain in the set hash
+ * @hash: sum of shadow_member_hash() of the members
+ * @pages: KSM pages whose mapping VMs are exactly @members
+ * @n: number of members
+ * @members: VM indexes, ascending
+ */
+struct shadow_set {
+	struct shadow_set *hash_next;
+	unsigned long long hash;
+	long pages;
+	unsigned int n;
+	unsigned short members[SHADOW_SET_MAX];
+};
+
 struct shadow_page;
 
 /**
@@ -111,6 +144,12 @@ struct shadow_page;
  * @ksm_pages: KSM pages with at least one mapping (the kernel's pages_shared)
  * @ksm_mappings: mappings of them (pages_shared + pages_sharing)
  * @objects: live objects of each kind, for the memory figures
+ * @set_buckets: set records by hash of their members
+ * @n_sets: set records in @set_buckets
+ * @set_max: pages with more VMs than this count in @star (at most
+ *	SHADOW_SET_MAX; lower in the unit tests)
+ * @star: pages with more than @set_max VMs; no members
+ * @lost: pages whose set record could not be allocated; no members
  */
 struct shadow {
 	const struct shadow_ops *ops;
@@ -125,6 +164,11 @@ struct shadow {
 	long ksm_pages;
 	long ksm_mappings;
 	long objects[SHADOW_NR_OBJ];
+	struct shadow_set *set_buckets[SHADOW_SET_BUCKETS];
+	long n_sets;
+	unsigned int set_max;
+	struct shadow_set star;
+	struct shadow_set lost;
 };
 
 /* The size of one object of a kind (a VM: the shadow's part of it). */
@@ -169,6 +213,22 @@ bool shadow_has_page(struct shadow *s, const void *node);
  * when nothing else can call in (unloading, tests).
  */
 void shadow_clear(struct shadow *s);
+
+/*
+ * The next set record after *prev (NULL: the first), in bucket order from
+ * *bucket on; NULL when there are no more. Star and lost are not in it.
+ */
+const struct shadow_set *shadow_set_next(const struct shadow *s,
+					 unsigned int *bucket,
+					 const struct shadow_set *prev);
+/*
+ * Find a set record for lost pages, in whole buckets from *cursor on
+ * until about budget pages have been looked at. Returns true once every
+ * bucket is done. Like shadow_vm_forget_step(), nothing while the hash
+ * grows.
+ */
+bool shadow_sets_fix_step(struct shadow *s, unsigned int *cursor,
+			  unsigned long budget);
 
 /*
  * Buckets the table would like (0: enough, or growing already); the load
