@@ -39,6 +39,7 @@ static const char *const cache_names[SHADOW_NR_OBJ] = {
 	[SHADOW_OBJ_PAIR] = "ksmvs_pair",
 	[SHADOW_OBJ_MAP] = "ksmvs_map",
 	[SHADOW_OBJ_VM] = "ksmvs_vm",
+	[SHADOW_OBJ_SET] = "ksmvs_set",
 };
 
 /* Allocations asked for since loading, for the fault injection. */

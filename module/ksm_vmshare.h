@@ -101,11 +101,13 @@ struct ksmvs_stats {
  * struct ksmvs_row - one VM as the proc file shows it
  * @mm: held with mmgrab() until ksmvs_release_rows()
  * @counts: the shadow's counters for it
+ * @index: its index in the shadow, as set records name it
  * @unchecked: the per-scan check cannot compare it (see compat.h)
  */
 struct ksmvs_row {
 	struct mm_struct *mm;
 	struct shadow_counts counts;
+	unsigned int index;
 	bool unchecked;
 };
 
@@ -115,6 +117,8 @@ struct ksmvs_row {
  * @reason: why degraded, or NULL
  * @ksm_pages: KSM pages tracked
  * @ksm_mappings: their mappings
+ * @set_star_pages: KSM pages of more VMs than a set record holds
+ * @set_lost_pages: KSM pages whose set record could not be allocated
  * @shadow_bytes: memory the shadow uses now
  * @pool_taken: objects taken from the spare pools (GFP_NOWAIT failed)
  * @stats: event counts
@@ -124,6 +128,8 @@ struct ksmvs_summary {
 	const char *reason;
 	long ksm_pages;
 	long ksm_mappings;
+	long set_star_pages;
+	long set_lost_pages;
 	unsigned long shadow_bytes;
 	unsigned long pool_taken;
 	struct ksmvs_stats stats;
@@ -163,6 +169,8 @@ void ksmvs_discovery_done(bool all_fit);
 struct ksmvs_vm *ksmvs_next_gone(void);
 struct ksmvs_vm *ksmvs_next_repair(void);
 bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor);
+bool ksmvs_sets_lost(void);
+bool ksmvs_fix_sets_step(unsigned int *cursor);
 void ksmvs_repair_done(struct ksmvs_vm *vm);
 void ksmvs_vm_free(struct ksmvs_vm *vm);
 unsigned int ksmvs_wanted_bucket_bits(void);
@@ -172,6 +180,9 @@ struct shadow_page **ksmvs_rehash_step(void);
 void ksmvs_request_resync(void);
 int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
 		   unsigned int *n_rows);
+int ksmvs_snapshot_sets(struct ksmvs_summary *sum, struct ksmvs_row **rows,
+			unsigned int *n_rows, struct shadow_set **sets,
+			unsigned long *n_sets);
 void ksmvs_release_rows(struct ksmvs_row *rows, unsigned int n_rows);
 
 /* walk.c */

@@ -4,15 +4,18 @@
  * copies one row of counters per VM and looks at each VM's owner and
  * anonymous page count: O(VMs), whatever the number of pages.
  *
- * Writing "resync" has every VM forgotten and walked again, one at a time
- * (what the module does by itself for a VM whose check fails); anything
- * else is refused with EINVAL and changes nothing.
+ * /proc/ksm_vmshare_sets: the KSM pages of each exact set of VMs.
+ *
+ * Writing "resync" to /proc/ksm_vmshare has every VM forgotten and walked
+ * again, one at a time (what the module does by itself for a VM whose
+ * check fails); anything else is refused with EINVAL and changes nothing.
  */
 #include <linux/mm.h>
 #include <linux/proc_fs.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include <ksm_vmshare/interface.h>
@@ -164,6 +167,119 @@ static int ksmvs_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every member's pid, ascending, into pids; false if one has none. */
+static bool set_pids(const struct shadow_set *set, const pid_t *pid_of,
+		     pid_t *pids)
+{
+	unsigned int k;
+
+	for (k = 0; k < set->n; k++) {
+		pids[k] = pid_of[set->members[k]];
+		if (!pids[k])
+			return false;
+	}
+	sort(pids, set->n, sizeof(*pids), by_pid, NULL);
+	return true;
+}
+
+/*
+ * /proc/ksm_vmshare_sets: a line per set record, its members' pids
+ * ascending. The "*" line takes the pages of more VMs than a record holds,
+ * the pages whose record could not be allocated, and the pages of sets
+ * that name an mm without a row (its owner has exited, or KSM let go of
+ * it and it is being forgotten): a reader counts "*" pages freed only
+ * when every VM goes, which is true of all three. A read copies the set
+ * records under the lock: O(distinct sets), not pages.
+ */
+static int ksmvs_sets_show(struct seq_file *m, void *v)
+{
+	unsigned long n_sets, l, lines = 0;
+	long unowned_pages = 0, star;
+	pid_t pids[SHADOW_SET_MAX];
+	struct ksmvs_summary sum;
+	struct shadow_set *sets;
+	struct ksmvs_row *rows;
+	const char *reason;
+	unsigned int n, i, k;
+	pid_t *pid_of;
+	int err;
+
+	err = ksmvs_snapshot_sets(&sum, &rows, &n, &sets, &n_sets);
+	if (err)
+		return err;
+	pid_of = kvcalloc(SHADOW_MAX_VMS, sizeof(*pid_of), GFP_KERNEL);
+	if (!pid_of) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct task_struct *owner = ksmvs_mm_owner(rows[i].mm);
+
+		if (owner) {
+			pid_of[rows[i].index] = task_tgid_vnr(owner);
+			put_task_struct(owner);
+		}
+	}
+	for (l = 0; l < n_sets; l++) {
+		if (set_pids(&sets[l], pid_of, pids))
+			lines++;
+		else
+			unowned_pages += sets[l].pages;
+	}
+	star = sum.set_star_pages + sum.set_lost_pages + unowned_pages;
+	reason = sum.reason;
+	if (sum.state == KSMVS_TRACKING && sum.set_lost_pages) {
+		sum.state = KSMVS_DEGRADED;
+		reason = "nomem";
+	}
+	seq_printf(m, KSMVS_SETS_TITLE "%d\n", KSMVS_FORMAT_VERSION);
+	seq_printf(m, "# state: %s%s%s\n", state_names[sum.state],
+		   reason ? " " : "", reason ? reason : "");
+	seq_printf(m, "# max_members: %d\n", SHADOW_SET_MAX);
+	seq_printf(m, "# ksm_pages: %ld\n", sum.ksm_pages);
+	seq_printf(m, "# sets: %lu\n", lines + (star > 0));
+	seq_printf(m, "# star_pages: %ld\n", sum.set_star_pages);
+	seq_printf(m, "# lost_pages: %ld\n", sum.set_lost_pages);
+	seq_printf(m, "# unowned_pages: %ld\n", unowned_pages);
+	seq_printf(m, "# verified_scans: %lu\n", sum.stats.verified_scans);
+	seq_puts(m, KSMVS_SETS_COLUMNS "\n");
+	for (l = 0; l < n_sets; l++) {
+		if (!set_pids(&sets[l], pid_of, pids))
+			continue;
+		seq_printf(m, "%ld ", sets[l].pages);
+		for (k = 0; k < sets[l].n; k++)
+			seq_printf(m, k ? ",%d" : "%d", pids[k]);
+		seq_putc(m, '\n');
+	}
+	if (star)
+		seq_printf(m, "%ld *\n", star);
+	kvfree(pid_of);
+out:
+	kvfree(sets);
+	ksmvs_release_rows(rows, n);
+	return err;
+}
+
+static int ksmvs_sets_open(struct inode *inode, struct file *file)
+{
+	/* a line per set: let seq_file start with room for many */
+	return single_open_size(file, ksmvs_sets_show, NULL, PAGE_SIZE * 4);
+}
+
+static const struct proc_ops ksmvs_sets_proc_ops = {
+	.proc_open = ksmvs_sets_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = single_release,
+};
+
 static int ksmvs_proc_open(struct inode *inode, struct file *file)
 {
 	return single_open(file, ksmvs_proc_show, NULL);
@@ -198,10 +314,16 @@ int ksmvs_proc_init(void)
 	/* Root only: the rows expose other processes' memory. */
 	if (!proc_create(KSMVS_PROC_NAME, 0400, NULL, &ksmvs_proc_ops))
 		return -ENOMEM;
+	if (!proc_create(KSMVS_SETS_PROC_NAME, 0400, NULL,
+			 &ksmvs_sets_proc_ops)) {
+		remove_proc_entry(KSMVS_PROC_NAME, NULL);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void ksmvs_proc_exit(void)
 {
+	remove_proc_entry(KSMVS_SETS_PROC_NAME, NULL);
 	remove_proc_entry(KSMVS_PROC_NAME, NULL);
 }

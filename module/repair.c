@@ -5,14 +5,16 @@
  * bounded step per hold of the tracking lock.
  *
  * Each run, in this order: top up the allocator's pools; grow the hash if
- * it is too full (buckets moved a few hundred at a time); look for
- * mergeable mms the table lacks; free the VMs KSM has let go of (their
- * last mappings forgotten first); repair the VMs that are due, one at a
- * time: forget its mappings, then walk its page tables again. Repairing
- * one VM never touches another's counts beyond the pages they share.
+ * it is too full (buckets moved a few hundred at a time); find a set
+ * record for the pages that could not get one; look for mergeable mms the
+ * table lacks; free the VMs KSM has let go of (their last mappings
+ * forgotten first); repair the VMs that are due, one at a time: forget
+ * its mappings, then walk its page tables again. Repairing one VM never
+ * touches another's counts beyond the pages they share.
  *
- * Only this work item grows the hash or forgets a VM, so the two never
- * interleave (shadow_vm_forget_step() cannot run while the hash grows).
+ * Only this work item grows the hash, fixes sets or forgets a VM, so
+ * these never interleave (the shadow's bucket cursors cannot run while
+ * the hash grows).
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -49,12 +51,23 @@ static void forget(struct ksmvs_vm *vm)
 		cond_resched();
 }
 
+/* Give pages whose set record could not be made one now. */
+static void fix_sets(void)
+{
+	unsigned int cursor = 0;
+
+	while (!ksmvs_fix_sets_step(&cursor))
+		cond_resched();
+}
+
 static void maint_fn(struct work_struct *work)
 {
 	struct ksmvs_vm *vm;
 
 	ksmvs_pool_refill();
 	grow_hash();
+	if (ksmvs_sets_lost())
+		fix_sets();
 	if (ksmvs_discovery_wanted())
 		ksmvs_discover_mms();
 	while (!ksmvs_stopping() && (vm = ksmvs_next_gone())) {

@@ -371,6 +371,8 @@ void ksmvs_on_scan(unsigned long probe_missed)
 			track.reason = "mismatch";
 		kick |= track.stats.scans >= vm->repair_after;
 	}
+	/* pages whose set record could not be made wait for the work item */
+	kick |= track.shadow->lost.pages > 0;
 	if (held) {
 		track.stats.verified_scans++;
 		track.warming = false;
@@ -481,6 +483,22 @@ bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor)
 	return done;
 }
 
+/* Find lost pages their set record; true once none is left to look at. */
+bool ksmvs_fix_sets_step(unsigned int *cursor)
+{
+	bool done;
+
+	lock_track();
+	done = shadow_sets_fix_step(track.shadow, cursor, KSMVS_STEP_MAPPINGS);
+	unlock_track();
+	return done;
+}
+
+bool ksmvs_sets_lost(void)
+{
+	return READ_ONCE(track.shadow->lost.pages) > 0;
+}
+
 /* Walked again: the next check says whether that was enough. */
 void ksmvs_repair_done(struct ksmvs_vm *vm)
 {
@@ -587,9 +605,29 @@ static enum ksmvs_state state_locked(void)
  * held until ksmvs_release_rows(), so the caller may look at them (pid,
  * anonymous pages) without the lock. Gone VMs have no row.
  */
-int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
-		   unsigned int *n_rows)
+/* Copy every set record, O(sets): the caller holds the lock. */
+static unsigned long copy_sets_locked(struct shadow_set *to)
 {
+	const struct shadow_set *set = NULL;
+	unsigned int bucket = 0;
+	unsigned long n = 0;
+
+	while ((set = shadow_set_next(track.shadow, &bucket, set)))
+		to[n++] = *set;
+	return n;
+}
+
+/*
+ * Rows, and with sets non-NULL every set record, from one hold of the
+ * lock: the buffers are allocated before, and again if the table grew
+ * in between.
+ */
+static int snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
+		    unsigned int *n_rows, struct shadow_set **sets,
+		    unsigned long *n_sets)
+{
+	struct shadow_set *set_copy = NULL;
+	unsigned long want_sets = 0;
 	struct ksmvs_row *r;
 	struct ksmvs_vm *vm;
 	unsigned int n;
@@ -597,14 +635,24 @@ int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
 again:
 	lock_track();
 	n = track.shadow->n_vms;
+	if (sets)
+		want_sets = track.shadow->n_sets;
 	unlock_track();
 	r = kvcalloc(n + 1, sizeof(*r), GFP_KERNEL);
-	if (!r)
+	if (sets)
+		set_copy = kvmalloc_array(want_sets + 1, sizeof(*set_copy),
+					  GFP_KERNEL);
+	if (!r || (sets && !set_copy)) {
+		kvfree(r);
+		kvfree(set_copy);
 		return -ENOMEM;
+	}
 	lock_track();
-	if (track.shadow->n_vms > n) {
+	if (track.shadow->n_vms > n ||
+	    (sets && track.shadow->n_sets > want_sets)) {
 		unlock_track();
 		kvfree(r);
+		kvfree(set_copy);
 		goto again;
 	}
 	n = 0;
@@ -614,9 +662,16 @@ again:
 		mmgrab(vm->mm);
 		r[n].mm = vm->mm;
 		r[n].counts = vm->sv.counts;
+		r[n].index = vm->sv.index;
 		r[n].unchecked = !vm->checkable;
 		n++;
 	}
+	if (sets) {
+		*n_sets = copy_sets_locked(set_copy);
+		*sets = set_copy;
+	}
+	sum->set_star_pages = track.shadow->star.pages;
+	sum->set_lost_pages = track.shadow->lost.pages;
 	sum->state = state_locked();
 	sum->reason = track.layout_bad ? "layout" :
 		      track.reason ? track.reason :
@@ -632,6 +687,19 @@ again:
 	*rows = r;
 	*n_rows = n;
 	return 0;
+}
+
+int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
+		   unsigned int *n_rows)
+{
+	return snapshot(sum, rows, n_rows, NULL, NULL);
+}
+
+int ksmvs_snapshot_sets(struct ksmvs_summary *sum, struct ksmvs_row **rows,
+			unsigned int *n_rows, struct shadow_set **sets,
+			unsigned long *n_sets)
+{
+	return snapshot(sum, rows, n_rows, sets, n_sets);
 }
 
 void ksmvs_release_rows(struct ksmvs_row *rows, unsigned int n_rows)

@@ -45,7 +45,7 @@
 #define KPF_ZERO_PAGE	24
 
 #define MAX_VMS		256
-#define MAX_EVICT	16
+#define MAX_EVICT	64
 #define PFN_BATCH	512
 
 static const char *prog = "ksm-oracle";
