@@ -79,6 +79,7 @@ struct vm {
 	struct vma *vmas;
 	size_t n_vmas;
 	struct oracle_vm_counts counts;
+	long single_ksm;	/* KSM pages it maps once (smaps method) */
 };
 
 static struct {
@@ -92,6 +93,7 @@ static struct {
 	long swapped, file_pages;
 	char *evict[MAX_EVICT];
 	int n_evict;
+	int sets;
 } g;
 
 static void add_page(uint32_t vm, uint32_t area, uint64_t pfn)
@@ -388,8 +390,10 @@ static void add_single_ksm(struct oracle_result *res, long *negative)
 			if (single < 0 || (single > 0 && (a->start < vm->lo ||
 							  a->end > vm->hi)))
 				(*negative)++;
-			else
+			else {
 				oracle_add_single_ksm(res, &vm->counts, single);
+				vm->single_ksm += single;
+			}
 		}
 		free(seen);
 	}
@@ -401,6 +405,7 @@ static void usage(int status)
 		"usage: %s [options] [PID[:START-END]...]\n"
 		"  -m, --mergeable-only   count only mergeable VMAs (default: all anonymous memory)\n"
 		"  -e, --evict PID[,PID]  also print the pages evicting this set frees (repeatable)\n"
+		"  -s, --sets             also print the KSM pages of each exact set of VMs\n"
 		"      --method M         how to tell KSM pages: auto, kpageflags, smaps\n"
 		"  -h, --help\n"
 		"START-END (hex) limits a VM to that address range.\n"
@@ -413,14 +418,18 @@ static void parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mergeable-only", no_argument, NULL, 'm' },
 		{ "evict", required_argument, NULL, 'e' },
+		{ "sets", no_argument, NULL, 's' },
 		{ "method", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "me:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "me:sh", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			g.sets = 1;
+			break;
 		case 'm':
 			g.mergeable_only = 1;
 			break;
@@ -471,6 +480,30 @@ static void parse_evict_set(const char *spec, unsigned char *evicted)
 	free(copy);
 }
 
+/*
+ * One line of the sets: "# set: PAGES PID,PID" ("*" for pages also
+ * mapped outside the table). A VM's KSM pages mapped once, which the
+ * smaps method counts but cannot place, are its own set's.
+ */
+static void print_set(const uint32_t *members, int n, long pages, void *ctx)
+{
+	int i;
+
+	(void)ctx;
+	if (n < 0) {
+		printf("# set: %ld *\n", pages);
+		return;
+	}
+	if (n == 1) {
+		pages += g.vms[members[0]].single_ksm;
+		g.vms[members[0]].single_ksm = 0;
+	}
+	printf("# set: %ld ", pages);
+	for (i = 0; i < n; i++)
+		printf(i ? ",%d" : "%d", g.vms[members[i]].pid);
+	printf("\n");
+}
+
 static void print_table(const struct oracle_result *res, long negative)
 {
 	static const char *const method_names[] = {
@@ -491,6 +524,15 @@ static void print_table(const struct oracle_result *res, long negative)
 		parse_evict_set(g.evict[i], evicted);
 		printf("# freed_by_evicting: %s %ld\n", g.evict[i],
 		       oracle_freed(g.pages, g.n_pages, evicted));
+	}
+	if (g.sets) {
+		if (oracle_sets(g.pages, g.n_pages, print_set, NULL))
+			fatal("out of memory");
+		/* VMs whose only KSM pages are mapped once */
+		for (v = 0; v < g.n_vms; v++)
+			if (g.vms[v].single_ksm)
+				printf("# set: %ld %d\n", g.vms[v].single_ksm,
+				       g.vms[v].pid);
 	}
 	printf("# pid unique self_shared inter_shared ksm_mapped predicted_freed uss comm\n");
 	for (v = 0; v < g.n_vms; v++) {

@@ -97,3 +97,74 @@ long oracle_freed(const struct oracle_page *pages, size_t n,
 	}
 	return freed;
 }
+
+/* One KSM page's set: its members at pool[start], n of them. */
+struct page_set {
+	const uint32_t *pool;
+	size_t start;
+	int n;
+};
+
+static int by_members(const void *a, const void *b)
+{
+	const struct page_set *x = a, *y = b;
+	int i;
+
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	for (i = 0; i < x->n; i++) {
+		uint32_t p = x->pool[x->start + i], q = y->pool[y->start + i];
+
+		if (p != q)
+			return p < q ? -1 : 1;
+	}
+	return 0;
+}
+
+int oracle_sets(const struct oracle_page *pages, size_t n,
+		void (*line)(const uint32_t *members, int n_members,
+			     long pages, void *ctx),
+		void *ctx)
+{
+	uint32_t *pool = malloc((n + 1) * sizeof(*pool));
+	struct page_set *sets = malloc((n + 1) * sizeof(*sets));
+	size_t i, j, k, n_sets = 0, used = 0;
+	long outside = 0;
+
+	if (!pool || !sets) {
+		free(pool);
+		free(sets);
+		return -1;
+	}
+	for (i = 0; i < n; i = j) {
+		j = run_end(pages, n, i);
+		if (!pages[i].ksm)
+			continue;
+		if (pages[i].mapcount > j - i) {
+			outside++;
+			continue;
+		}
+		sets[n_sets].pool = pool;
+		sets[n_sets].start = used;
+		sets[n_sets].n = 0;
+		/* sorted by vm within the run: the distinct ones, ascending */
+		for (k = i; k < j; k++) {
+			if (k > i && pages[k].vm == pages[k - 1].vm)
+				continue;
+			pool[used++] = pages[k].vm;
+			sets[n_sets].n++;
+		}
+		n_sets++;
+	}
+	qsort(sets, n_sets, sizeof(*sets), by_members);
+	for (i = 0; i < n_sets; i = j) {
+		for (j = i + 1; j < n_sets && !by_members(&sets[i], &sets[j]); j++)
+			;
+		line(pool + sets[i].start, sets[i].n, (long)(j - i), ctx);
+	}
+	if (outside)
+		line(NULL, -1, outside, ctx);
+	free(pool);
+	free(sets);
+	return 0;
+}

@@ -61,4 +61,16 @@ void oracle_add_single_ksm(struct oracle_result *res,
 long oracle_freed(const struct oracle_page *pages, size_t n,
 		  const unsigned char *evicted);
 
+/*
+ * The KSM pages per exact set of mapping VMs (interface.md's sets file):
+ * line() once per distinct set, with its members as VM indexes ascending
+ * and how many KSM pages it has; pages also mapped outside the table come
+ * together last, with n_members -1 (the file's "*"). pages must be sorted
+ * by oracle_count. Returns -1 if out of memory.
+ */
+int oracle_sets(const struct oracle_page *pages, size_t n,
+		void (*line)(const uint32_t *members, int n_members,
+			     long pages, void *ctx),
+		void *ctx);
+
 #endif /* KSMVS_ORACLE_CORE_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the oracle's counting, on hand-built page tables. */
+#include <stdio.h>
 #include <string.h>
 
 #include "oracle_core.h"
@@ -138,6 +139,49 @@ static void test_inconsistent_and_single(void)
 	CHECK_EQ(freed(1, 0, 0), 3);
 }
 
+/* What oracle_sets() reported: "n:members=pages" per line, in order. */
+static char sets_seen[256];
+
+static void record_set(const uint32_t *members, int n, long pages, void *ctx)
+{
+	size_t len = strlen(sets_seen);
+	int i;
+
+	(void)ctx;
+	len += snprintf(sets_seen + len, sizeof(sets_seen) - len, "%d:", n);
+	for (i = 0; i < n; i++)
+		len += snprintf(sets_seen + len, sizeof(sets_seen) - len,
+				i ? ",%u" : "%u", members[i]);
+	snprintf(sets_seen + len, sizeof(sets_seen) - len, "=%ld ", pages);
+}
+
+static void test_sets(void)
+{
+	struct oracle_vm_counts c[3];
+	struct oracle_result res;
+
+	n_pages = 0;
+	map(2, 30, 1, 1);	/* {0, 2}, twice */
+	map(0, 30, 3, 1);
+	map(0, 31, 1, 1);
+	map(2, 31, 1, 1);
+	map(1, 32, 2, 1);	/* {1} */
+	map(0, 33, 1, 1);	/* {0, 1, 2} */
+	map(1, 33, 1, 1);
+	map(2, 33, 1, 1);
+	map(1, 34, 1, 1);	/* also mapped outside: "*" */
+	map(0, 35, 1, 0);	/* not KSM: in no set */
+	map(1, 35, 1, 0);
+	finish_table(34, 1);
+	oracle_count(pages, n_pages, 3, &res, c);
+	sets_seen[0] = '\0';
+	CHECK_EQ(oracle_sets(pages, n_pages, record_set, NULL), 0);
+	CHECK(!strcmp(sets_seen, "1:1=1 2:0,2=2 3:0,1,2=1 -1:=1 "));
+	sets_seen[0] = '\0';
+	CHECK_EQ(oracle_sets(pages, 0, record_set, NULL), 0);
+	CHECK(!strcmp(sets_seen, ""));
+}
+
 static void test_empty(void)
 {
 	struct oracle_vm_counts c[1];
@@ -155,6 +199,7 @@ int main(void)
 	test_worked_example();
 	test_mixed();
 	test_inconsistent_and_single();
+	test_sets();
 	test_empty();
 	return unit_report("test_oracle");
 }

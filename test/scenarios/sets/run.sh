@@ -137,10 +137,9 @@ for pid in $(echo "$chosen" | tr ',' ' '); do
 	done
 done
 # the VMs left (others_anon of no victim) may grow meanwhile: added back
-set -- $(others_anon none)
+set -- $(memory_bracket none)
 others_before=$1
-set -- $(meminfo_pages)
-before=$1
+before=$3
 for pid in $(echo "$chosen" | tr ',' ' '); do
 	kill -TERM "$pid"
 done
@@ -148,9 +147,8 @@ for pid in $(echo "$chosen" | tr ',' ' '); do
 	wait_until 60 "pid $pid to exit" sh -c "! kill -0 $pid 2>/dev/null"
 done
 wait_quiesce || exit 1
-set -- $(meminfo_pages)
-after=$1
-set -- $(others_anon none)
+set -- $(memory_bracket none)
+after=$3
 measured=$((before - after + $1 - others_before))
 echo "set $chosen predicted_freed $predicted measured_anon $measured anonpages_drop $((before - after))" >"$RUN/eviction"
 data sets/eviction "$RUN/eviction"
