@@ -15,9 +15,14 @@ echo 7 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
 start_vms ./recipe || exit 1
 end=$(($(now_ms) + 60000))
 round=0
+lost_max=0
 while [ "$(now_ms)" -lt "$end" ]; do
 	round=$((round + 1))
 	mergers churn 20 64 200 >/dev/null 2>&1
+	# pages whose set record could not be allocated, until the work
+	# item finds them one
+	lost=$(sed -n 's/^# lost_pages: //p' "$SETS")
+	[ "${lost:-0}" -gt "$lost_max" ] && lost_max=$lost
 	if [ $((round % 3)) = 0 ]; then
 		echo 2 >"$KSM/run"; echo 1 >"$KSM/run"
 	fi
@@ -27,7 +32,7 @@ state=$(module_key state)
 failures=$(module_key alloc_failures)
 [ "$failures" -gt 0 ]
 check_eq pressure/failures_injected 0 $?
-echo "state $state alloc_failures $failures rounds $round" >"$RUN/during"
+echo "state $state alloc_failures $failures rounds $round sets_lost_pages_max $lost_max" >"$RUN/during"
 data pressure/during "$RUN/during"
 echo 0 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
 kill "$holder"
