@@ -58,9 +58,11 @@ fi
 # host thread, the other vCPU's instructions advance the clock while the
 # holder waits for its turn.
 icount=()
+icount_arg=
 if [ "${KSMVS_ICOUNT:-0}" = 1 ]; then
 	accel=tcg,thread=single
 	icount=(-icount shift=0,sleep=off)
+	icount_arg=" ksmvs.icount=1"	# the guest's figures are instructions
 fi
 
 # no_timer_check: on a loaded host, TCG can be too slow for the boot-time
@@ -71,7 +73,7 @@ timeout --foreground -k 10 "$limit" \
 	"${KSMVS_QEMU:-qemu-system-x86_64}" -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp "${KSMVS_SMP:-2}" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario${KSMVS_APPEND:+ $KSMVS_APPEND}" \
+	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${KSMVS_APPEND:+ $KSMVS_APPEND}" \
 	-serial "file:$console" -serial "file:$results" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?

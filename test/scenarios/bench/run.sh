@@ -4,8 +4,20 @@
 #  - reading /proc/ksm_vmshare against computing the same from page tables
 #    (ksm-oracle), for three VMs of two sizes: the first stays nearly flat,
 #    the second grows with the pages;
+#  - reading /proc/ksm_vmshare_sets, beside the rows;
 #  - the shadow's memory per tracked mapping, from the growth between sizes.
+# Booted by make bench with -icount shift=0 (ksmvs.icount=1 on the kernel
+# command line): the guest clock then counts instructions, 1 ns each, and
+# every figure below is in instructions, the same from run to run.
 . ../lib.sh
+
+if grep -q 'ksmvs.icount=1' /proc/cmdline; then
+	unit_ms="M instr"
+	unit_us="k instr"
+else
+	unit_ms="ms"
+	unit_us="us"
+fi
 
 # ms per full scan, over 10 scans
 SCANS=10
@@ -19,6 +31,7 @@ scan_ms() {
 
 measure_reads() {
 	proc_ns=$(timeit read 200 "$PROC")
+	sets_ns=$(timeit read 200 "$SETS")
 	oracle_ns=$(timeit run 3 ksm-oracle $(alive_pids))
 	maps=$(module_key ksm_mappings)
 	bytes=$(module_key shadow_bytes)
@@ -48,7 +61,7 @@ echo 10 >"$KSM/sleep_millisecs"
 echo 1000 >"$KSM/pages_to_scan"
 compare_module bench/small
 measure_reads
-small="$maps $proc_ns $oracle_ns $bytes"
+small="$maps $proc_ns $oracle_ns $bytes $sets_ns"
 
 # the same number of VMs, six times the pages
 stop_vms
@@ -58,16 +71,16 @@ wait_quiesce || exit 1
 wait_tracking
 compare_module bench/large
 measure_reads
-large="$maps $proc_ns $oracle_ns $bytes"
+large="$maps $proc_ns $oracle_ns $bytes $sets_ns"
 
-echo "$off1 $on1 $off2 $on2 $small $large" | awk '{
+echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_us" '{
 	off = ($1 + $3) / 2; on = ($2 + $4) / 2
-	printf "ksmd full scan (18,000 pages, 7,000 of them unstable, no sleeps), mean of 3 x 10 scans:\n  %d ms without the module, %d ms with it: ratio %.2f\n", off, on, on / off
-	printf "\n%-10s %12s %16s %14s %10s\n", "mappings", "proc read", "ksm-oracle run", "oracle/proc", "shadow"
-	printf "%-10d %9.1f us %13.1f ms %14.0f %7.1f KiB\n", $5, $6 / 1000, $7 / 1e6, $7 / $6, $8 / 1024
-	printf "%-10d %9.1f us %13.1f ms %14.0f %7.1f KiB\n", $9, $10 / 1000, $11 / 1e6, $11 / $10, $12 / 1024
-	printf "\nthree VMs both times: proc read grew %.2fx while the mappings grew %.2fx (ksm-oracle: %.2fx)\n", $10 / $6, $9 / $5, $11 / $7
-	printf "shadow memory per tracked mapping, from the growth: %.1f bytes\n", ($12 - $8) / ($9 - $5)
+	printf "ksmd full scan (18,000 pages, 7,000 of them unstable, no sleeps), mean of 3 x 10 scans:\n  %d %s without the module, %d %s with it: ratio %.3f\n", off, ms, on, ms, on / off
+	printf "\n%-10s %12s %12s %16s %14s %10s\n", "mappings", "proc read", "sets read", "ksm-oracle run", "oracle/proc", "shadow"
+	printf "%-10d %7.1f %s %7.1f %s %11.1f %s %14.0f %7.1f KiB\n", $5, $6 / 1000, us, $9 / 1000, us, $7 / 1e6, ms, $7 / $6, $8 / 1024
+	printf "%-10d %7.1f %s %7.1f %s %11.1f %s %14.0f %7.1f KiB\n", $10, $11 / 1000, us, $14 / 1000, us, $12 / 1e6, ms, $12 / $11, $13 / 1024
+	printf "\nthree VMs both times: proc read grew %.2fx, sets read %.2fx, while the mappings grew %.2fx (ksm-oracle: %.2fx)\n", $11 / $6, $14 / $9, $10 / $5, $12 / $7
+	printf "shadow memory per tracked mapping, from the growth: %.1f bytes\n", ($13 - $8) / ($10 - $5)
 }' >"$RUN/show"
 show "$RUN/show"
 data bench/figures "$RUN/show"
