@@ -6,6 +6,9 @@
  *   timeit read N FILE      read FILE whole N times; print ns per read
  *   timeit run N CMD [ARG...]
  *                           run CMD N times (output discarded); print ns per run
+ *   timeit count N FILE     wait until the number in FILE has grown by N
+ *                           (from the next increment on, polling every
+ *                           millisecond); print ns per increment
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -58,13 +61,62 @@ static int run_once(char **argv)
 	return 0;
 }
 
+/* The number FILE holds (a counter in /sys or /proc), or -1. */
+static long long read_number(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return atoll(buf);
+}
+
+/* The counter's value once it changes; -1 on a read error. */
+static long long next_change(const char *path, long long from)
+{
+	const struct timespec ms = { 0, 1000000 };
+	long long v;
+
+	while ((v = read_number(path)) == from)
+		nanosleep(&ms, NULL);
+	return v;
+}
+
+/*
+ * ns per increment of a counter over n increments, timed from one change
+ * to another so that the start falls on an increment too (a full scan's
+ * start, for ksmd's full_scans).
+ */
+static int count_increments(long n, const char *path)
+{
+	long long start = next_change(path, read_number(path)), v = start;
+	long long t0 = now_ns();
+
+	while (v >= 0 && v < start + n)
+		v = next_change(path, v);
+	if (v < 0) {
+		fprintf(stderr, "timeit: cannot read %s\n", path);
+		return 1;
+	}
+	printf("%lld\n", (now_ns() - t0) / (v - start));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n, i;
 	long long t0;
 
-	if (argc < 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "run"))) {
-		fprintf(stderr, "usage: timeit read N FILE | timeit run N CMD [ARG...]\n");
+	if (argc < 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "run") &&
+			 strcmp(argv[1], "count"))) {
+		fprintf(stderr, "usage: timeit read N FILE | timeit run N CMD [ARG...] | timeit count N FILE\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -72,6 +124,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "timeit: N must be at least 1\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "count"))
+		return count_increments(n, argv[3]);
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
 		int err = !strcmp(argv[1], "read") ? read_whole(argv[3]) :
