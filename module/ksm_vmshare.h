@@ -79,6 +79,8 @@ enum ksmvs_state {
  * @resyncs: explicit resync requests (a write to the proc file)
  * @alloc_failures: shadow allocations that failed
  * @lock_hold_max_ns: the longest the tracking lock was held
+ * @join_hold_ns: the lock's time held by joins (of any outcome), summed
+ * @leave_hold_ns: the same for leaves, known or not
  */
 struct ksmvs_stats {
 	unsigned long joins;
@@ -95,6 +97,8 @@ struct ksmvs_stats {
 	unsigned long resyncs;
 	unsigned long alloc_failures;
 	u64 lock_hold_max_ns;
+	u64 join_hold_ns;
+	u64 leave_hold_ns;
 };
 
 /**

@@ -108,6 +108,8 @@ static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
 	seq_printf(m, "# resyncs: %lu\n", st->resyncs);
 	seq_printf(m, "# shadow_bytes: %lu\n", s->shadow_bytes);
 	seq_printf(m, "# lock_hold_max_ns: %llu\n", st->lock_hold_max_ns);
+	seq_printf(m, "# join_hold_ns: %llu\n", st->join_hold_ns);
+	seq_printf(m, "# leave_hold_ns: %llu\n", st->leave_hold_ns);
 	seq_printf(m, "# probe_missed: %lu\n", ksmvs_hooks_missed());
 	seq_printf(m, "# joins: %lu\n", st->joins);
 	seq_printf(m, "# joins_untracked: %lu\n", st->joins_untracked);
