@@ -12,12 +12,38 @@
 
 /*
  * The stable node of a KSM folio: its mapping without the flag bits.
+ * 6.17 renamed the bits (commit "mm: rename PAGE_MAPPING_* to
+ * FOLIO_MAPPING_*"): PAGE_MAPPING_FLAGS is FOLIO_MAPPING_FLAGS there.
  */
+#ifdef FOLIO_MAPPING_FLAGS
+#define KSMVS_MAPPING_FLAGS FOLIO_MAPPING_FLAGS
+#else
+#define KSMVS_MAPPING_FLAGS PAGE_MAPPING_FLAGS
+#endif
+
 static inline const void *ksmvs_folio_stable_node(struct folio *folio)
 {
 	return (const void *)((unsigned long)READ_ONCE(folio->mapping) &
-			      ~PAGE_MAPPING_FLAGS);
+			      ~KSMVS_MAPPING_FLAGS);
 }
+
+/*
+ * Whether an mm is registered with KSM (MMF_VM_MERGEABLE). 6.18 made
+ * mm->flags an mm_flags_t bitmap that only the mm_flags_*() helpers read
+ * (commit "mm: replace mm->flags with bitmap entirely and set to 64
+ * bits"); NUM_MM_FLAG_BITS came with it.
+ */
+#ifdef NUM_MM_FLAG_BITS
+static inline bool ksmvs_mm_mergeable(const struct mm_struct *mm)
+{
+	return mm_flags_test(MMF_VM_MERGEABLE, mm);
+}
+#else
+static inline bool ksmvs_mm_mergeable(const struct mm_struct *mm)
+{
+	return test_bit(MMF_VM_MERGEABLE, &mm->flags);
+}
+#endif
 
 /*
  * Whether mm->ksm_merging_pages of an mm found on a task (not seen at

@@ -34,8 +34,7 @@ static const char *const state_names[] = {
  */
 static bool registered(const struct ksmvs_row *row)
 {
-	return row->counts.ksm_mapped ||
-	       test_bit(MMF_VM_MERGEABLE, &row->mm->flags);
+	return row->counts.ksm_mapped || ksmvs_mm_mergeable(row->mm);
 }
 
 /*

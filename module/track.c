@@ -34,6 +34,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "ksm_vmshare.h"
 
 /* The first hash holds this many KSM pages before it grows. */
@@ -315,7 +316,7 @@ void ksmvs_on_migrate(const void *node)
 /* KSM has freed the mm's slot: nothing of it will join or leave again. */
 static bool ksm_let_go(const struct ksmvs_vm *vm)
 {
-	return !test_bit(MMF_VM_MERGEABLE, &vm->mm->flags) &&
+	return !ksmvs_mm_mergeable(vm->mm) &&
 	       !atomic_read(&vm->mm->mm_users);
 }
 

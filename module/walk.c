@@ -157,7 +157,7 @@ void ksmvs_discover_mms(void)
 			continue;
 		task_lock(t);
 		mm = t->mm;
-		if (mm && test_bit(MMF_VM_MERGEABLE, &mm->flags) &&
+		if (mm && ksmvs_mm_mergeable(mm) &&
 		    ksmvs_add_mm(mm, 0, ksmvs_mm_count_trusted(mm, t), true))
 			all_fit = false;
 		task_unlock(t);

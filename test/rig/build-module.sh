@@ -4,6 +4,10 @@
 #
 #   build-module.sh KERNEL_DIR WORK_DIR     (KERNEL_DIR from kernels.sh)
 #
+# A kernel of a release other than this machine's (KERNEL_DIR/chroot names
+# it: trixie, sid) is built inside a root of that release, with its own
+# compiler and headers, as its users would build it (chroot.sh).
+#
 # Leaves WORK_DIR/src/ksm_vmshare.ko, and the log in WORK_DIR/build.log.
 set -uo pipefail
 
@@ -15,9 +19,39 @@ rm -rf "$work/src"
 mkdir -p "$work/src"
 work=$(cd "$work" && pwd)
 cp -r "$top/Kbuild" "$top/module" "$top/include" "$work/src/"
-if ! make -C "$kernel/kdir" M="$work/src" modules >"$work/build.log" 2>&1 ||
-	grep -q 'warning:' "$work/build.log"; then
-	grep -E 'warning:|error:' "$work/build.log" | head -n 20 >&2
+
+# build_in_root RELEASE: make in a copy of the sources inside RELEASE's
+# root, then bring the module back
+build_in_root() {
+	local root release build status
+	release=$(cat "$kernel/release")
+	# (made once: its log apart, its own messages are no build warnings)
+	root=$("$top/test/rig/chroot.sh" "$1" "$release" 2>"$work/chroot.log") || {
+		cat "$work/chroot.log"
+		return 1
+	}
+	build=$(mktemp -d "$root/tmp/ksm-vmshare.XXXXXX") || return 1
+	cp -r "$work/src/." "$build/"
+	# objtool reads /proc: one of its own, in a mount namespace of this
+	# build's, gone with it
+	unshare --mount-proc="$root/proc" chroot "$root" env LC_ALL=C \
+		make -C "/usr/src/linux-headers-$release" M="/tmp/${build##*/}" modules
+	status=$?
+	[ "$status" != 0 ] || cp "$build/ksm_vmshare.ko" "$work/src/"
+	rm -rf "$build"
+	return $status
+}
+
+if [ -f "$kernel/chroot" ]; then
+	build_in_root "$(cat "$kernel/chroot")" >"$work/build.log" 2>&1
+	status=$?
+	grep -s '^chroot: ' "$work/chroot.log" >&2
+else
+	make -C "$kernel/kdir" M="$work/src" modules >"$work/build.log" 2>&1
+	status=$?
+fi
+if [ "$status" != 0 ] || grep -q 'warning:' "$work/build.log"; then
+	grep -E 'warning:|error:|chroot:' "$work/build.log" | head -n 20 >&2
 	echo "build-module: the module did not build cleanly ($work/build.log)" >&2
 	exit 1
 fi

@@ -17,8 +17,12 @@ out=$kernel/kmods
 WANTED="zram"
 [ -f "$out/order" ] && { echo "$out"; exit 0; }
 
-deb=$(ls "$cache"/debs/linux-image-"$release"-unsigned_*"${version//:/%3a}"_*.deb 2>/dev/null | head -n 1)
-[ -n "$deb" ] || { echo "kmods: no image package for $release in $cache/debs" >&2; exit 1; }
+# the package kernels.sh names (7.2 moved the modules out of the image
+# package), else, for a kernel cached before it did, the image package
+deb=$(cat "$kernel/modules-deb" 2>/dev/null) ||
+	deb=$(ls "$cache"/debs/linux-image-"$release"-unsigned_*"${version//:/%3a}"_*.deb 2>/dev/null | head -n 1)
+[ -f "$deb" ] || deb=
+[ -n "$deb" ] || { echo "kmods: no modules package for $release in $cache/debs" >&2; exit 1; }
 rm -rf "$out.tmp"
 mkdir -p "$out.tmp/x"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | grep '\.ko' >"$out.tmp/list"

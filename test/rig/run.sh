@@ -3,12 +3,15 @@
 #
 #   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [-r RUNS] [--no-unit] [--no-packaging]
 #
-# For each kernel series: fetch it (cached), build the module against its
-# headers, pack an initramfs, then boot once per scenario, or RUNS times in
-# a row (-r: each run a fresh boot; the summary says how many runs had a
-# FAIL). Results land in build/results/RELEASE/SCENARIO/ (run1/, run2/...
-# with -r). The last line is "N passed, N failed",
-# over the unit tests' checks and the scenarios' PASS/FAIL lines.
+# For each kernel series (kernels.sh's names: 6.1 and 6.12 by default,
+# -k trixie for Debian 13's own 6.12, -k sid for unstable's newest): fetch
+# it (cached), build the module against its headers (trixie and sid with
+# their own toolchain, in a root of theirs: chroot.sh), pack an initramfs,
+# then boot once per scenario, or RUNS times in a row (-r: each run a fresh
+# boot; the summary says how many runs had a FAIL). Results land in
+# build/results/RELEASE/SCENARIO/ (run1/, run2/... with -r). The last line
+# is "N passed, N failed", over the unit tests' checks and the scenarios'
+# PASS/FAIL lines.
 #
 # Then the packaging tests (test/packaging/): DKMS builds for each kernel,
 # booted; the Prometheus rules; the Debian packages in a Debian root. They

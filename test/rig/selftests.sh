@@ -4,8 +4,10 @@
 #
 #   selftests.sh SERIES OUTDIR [VERSION]
 #
-# SERIES is 6.1 (the tests live in tools/testing/selftests/vm there) or 6.12
-# (.../mm, with ksm_functional_tests beside ksm_tests). VERSION is the
+# SERIES is 6.1 (the tests live in tools/testing/selftests/vm there), 6.12
+# (.../mm, with ksm_functional_tests beside ksm_tests), or trixie or sid
+# (kernels.sh's names: the same as 6.12, from that release's
+# linux-source-X.Y, X.Y taken from VERSION, which they need). VERSION is the
 # kernel's package version (kernels.sh's DIR/version): its linux-source is
 # used while the archive has it, else the newest of the series. The package
 # is about 140 MB; only the tests' directory and the headers they include
@@ -22,6 +24,14 @@ cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
 aptdir=$cache/apt
 mirror=${KSMVS_DEBIAN_MIRROR:-http://deb.debian.org}
 pkg=linux-source-$series
+case $series in
+trixie | sid)
+	[ -n "$want" ] || { echo "selftests: $series needs VERSION" >&2; exit 1; }
+	pkg=linux-source-$(echo "$want" | cut -d. -f1-2)
+	apt_release=$series
+	aptdir=$cache/apt-$series
+	;;
+esac
 
 log() { echo "selftests: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -39,14 +49,23 @@ case $series in
 	helpers=
 	ldlibs="-lrt -lpthread"
 	;;
-6.12)
+6.12 | trixie)
 	testdir=tools/testing/selftests/mm
 	programs="ksm_tests ksm_functional_tests"
 	cflags="-Wall -O2 -U_FORTIFY_SOURCE"
 	helpers="vm_util.c thp_settings.c"
 	ldlibs="-lrt -lpthread -lm"
 	;;
-*) die "unknown series '$series' (known: 6.1, 6.12)" ;;
+sid)
+	# 7.2: thp_settings.c is hugepage_settings.c, and the tests include
+	# "kselftest.h" from the directory above (lib.mk's -I)
+	testdir=tools/testing/selftests/mm
+	programs="ksm_tests ksm_functional_tests"
+	cflags="-Wall -O2 -U_FORTIFY_SOURCE -I .."
+	helpers="vm_util.c hugepage_settings.c"
+	ldlibs="-lrt -lpthread -lm"
+	;;
+*) die "unknown series '$series' (known: 6.1, 6.12, trixie, sid)" ;;
 esac
 if [ ! -e /usr/include/numa.h ] || [ ! -e /usr/lib/x86_64-linux-gnu/libnuma.a ]; then
 	die "ksm_tests links libnuma statically: install libnuma-dev (test/rig/deps.sh)"
