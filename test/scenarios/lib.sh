@@ -352,8 +352,9 @@ kernel_counts() {
 	done >"$RUN/merging"
 }
 
-# read_stable NAME: module (rows and sets), oracle, module again, until the
-# two module reads agree. The VMs are live processes, and a read of the module and a
+# read_stable NAME [ORACLE_ARG...]: module (rows and sets), oracle (with
+# the extra arguments, e.g. --evict sets), module again, until the two
+# module reads agree. The VMs are live processes, and a read of the module and a
 # read of their page tables are not one instant: a VM's own memory can
 # grow in between (khugepaged filling a huge page, QEMU's heap), and KSM
 # may merge meanwhile. The oracle over every mergeable process and the
@@ -362,12 +363,13 @@ kernel_counts() {
 # $RUN/oracle.found and $RUN/merging;
 # what moved and how many tries it took are DATA lines.
 read_stable() {
-	local tries=0
+	local tries=0 name=$1
+	shift
 	while :; do
 		tries=$((tries + 1))
 		cat "$PROC" >"$RUN/module" && cat "$SETS" >"$RUN/sets" || return 1
 		awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
-		ksm-oracle --sets $(cat "$RUN/module.pids") >"$RUN/oracle.module" || return 1
+		ksm-oracle --sets "$@" $(cat "$RUN/module.pids") >"$RUN/oracle.module" || return 1
 		ksm-oracle >"$RUN/oracle.found" || return 1
 		kernel_counts
 		cat "$PROC" >"$RUN/module.again" && cat "$SETS" >"$RUN/sets.again" || return 1
@@ -378,11 +380,11 @@ read_stable() {
 		grep -v '^#' "$RUN/sets.again" >>"$RUN/rows.2"
 		if cmp -s "$RUN/rows.1" "$RUN/rows.2"; then
 			echo "tries $tries" >"$RUN/tries"
-			data "$1/read_tries" "$RUN/tries"
+			data "$name/read_tries" "$RUN/tries"
 			return 0
 		fi
 		diff "$RUN/rows.1" "$RUN/rows.2" >"$RUN/moved"
-		data "$1/moved_between_reads" "$RUN/moved"
+		data "$name/moved_between_reads" "$RUN/moved"
 		[ "$tries" -lt 5 ] || return 1
 		sleep 1
 	done

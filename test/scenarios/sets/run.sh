@@ -7,52 +7,25 @@
 # sets file said.
 . ../lib.sh
 
-# sets_read NAME: module rows, sets file and the oracle with one --evict
-# per subset, then rows and sets again, until both reads agree (the VMs
-# live on while the oracle walks their page tables).
-sets_read() {
-	local tries=0 specs
-	specs=$(awk '$1 ~ /^[0-9]+$/ { p[n++] = $1 }
+# one --evict per non-empty subset of the VMs, for the oracle
+evict_every_subset() {
+	awk '$1 ~ /^[0-9]+$/ { p[n++] = $1 }
 		END { full = 1; for (i = 0; i < n; i++) full *= 2
 		for (m = 1; m < full; m++) {
 			s = ""; x = m
 			for (i = 0; i < n; i++) { if (x % 2) s = s (s == "" ? "" : ",") p[i]; x = int(x / 2) }
-			printf "--evict %s ", s } }' "$PROC")
-	while :; do
-		tries=$((tries + 1))
-		cat "$PROC" >"$RUN/module" && cat "$SETS" >"$RUN/sets" || return 1
-		awk '$1 ~ /^[0-9]+$/ { print $1 }' "$RUN/module" >"$RUN/module.pids"
-		# shellcheck disable=SC2086
-		ksm-oracle $specs $(cat "$RUN/module.pids") >"$RUN/oracle.module" || return 1
-		cat "$PROC" >"$RUN/module.again" && cat "$SETS" >"$RUN/sets.again" || return 1
-		module_rows "$RUN/module" >"$RUN/rows.1"
-		module_rows "$RUN/module.again" >"$RUN/rows.2"
-		# the lines, not the header: verified_scans moves every scan
-		grep -v '^#' "$RUN/sets" >"$RUN/sets.1"
-		grep -v '^#' "$RUN/sets.again" >"$RUN/sets.2"
-		if cmp -s "$RUN/rows.1" "$RUN/rows.2" &&
-			cmp -s "$RUN/sets.1" "$RUN/sets.2"; then
-			echo "tries $tries" >"$RUN/tries"
-			data "$1/read_tries" "$RUN/tries"
-			return 0
-		fi
-		cat "$RUN/rows.1" "$RUN/sets.1" >"$RUN/read.1"
-		cat "$RUN/rows.2" "$RUN/sets.2" >"$RUN/read.2"
-		diff "$RUN/read.1" "$RUN/read.2" >"$RUN/moved"
-		data "$1/moved_between_reads" "$RUN/moved"
-		[ "$tries" -lt 5 ] || return 1
-		sleep 1
-	done
+			printf "--evict %s ", s } }' "$PROC"
 }
 
-SETS=/proc/ksm_vmshare_sets
 ksm_setup
 module_load || exit 1
 start_vms ./recipe || exit 1
 wait_quiesce || exit 1
 wait_tracking
 compare_module sets/before
-sets_read sets/subsets || fail sets/read "rows or sets kept changing, or a read failed"
+# shellcheck disable=SC2046
+read_stable sets/subsets $(evict_every_subset) ||
+	fail sets/read "rows or sets kept changing, or a read failed"
 data sets/file "$RUN/sets"
 
 head -n 1 "$RUN/sets" >"$RUN/title"
