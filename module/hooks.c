@@ -6,10 +6,11 @@
  * their arguments and call track.c; they never sleep.
  *
  * The functions probed are static in mm/ksm.c but present (not inlined)
- * on Debian's 6.1 and 6.12 (../shared/docs/kernel-facts.md). A missing one
- * fails the load, naming it: a half-working module would print wrong
- * numbers that look right.
+ * on Debian's 6.1, 6.12 and 7.2 (../shared/docs/kernel-facts.md). A missing
+ * one, or one with a compiler-made copy beside it, fails the load, naming
+ * it: a half-working module would print wrong numbers that look right.
  */
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/page-flags.h>
@@ -235,12 +236,71 @@ static const char *symbol_for(const struct ksmvs_hook *h, char *buf,
 	return h->symbol;
 }
 
+/*
+ * GCC may emit a specialised copy of a static function (NAME.constprop.N,
+ * NAME.isra.N, NAME.part.N) and send some of its calls there: those never
+ * pass NAME's entry, and the copy's arguments are not NAME's (some dropped
+ * or replaced by constants), so the handlers could not read them either.
+ * Such a kernel is refused, naming the copy. GCC (10 on) numbers each
+ * function's copies of one kind from 0, so the first is what is looked
+ * up, and the one name a copy of a copy gets most often.
+ * NAME.cold, the unlikely blocks moved out of line, is not an entry: every
+ * call still starts at NAME, so it needs nothing. A call inlined into its
+ * caller leaves no name at all; the self-check of every full scan
+ * (track.c) is what catches events lost that way.
+ */
+static const char *const clone_suffixes[] = {
+	".constprop.0", ".isra.0", ".part.0", ".constprop.0.isra.0",
+};
+
+/*
+ * kallsyms_lookup_name() is not exported (since 5.7): a kprobe registered
+ * disabled looks the name up without arming anything (no text changes,
+ * no handler can run), and only a name that exists costs an unregister.
+ */
+static bool symbol_present(const char *name)
+{
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	int err = register_kprobe(&kp);
+
+	if (!err)
+		unregister_kprobe(&kp);
+	/* any other refusal (a blacklisted address...) found the name */
+	return err != -ENOENT;
+}
+
+/* 0, or -EOPNOTSUPP after naming the first copy of symbol found */
+static int refuse_clones(const struct ksmvs_hook *h, const char *symbol)
+{
+	char name[KSYM_NAME_LEN];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(clone_suffixes); i++) {
+		if (snprintf(name, sizeof(name), "%s%s", symbol,
+			     clone_suffixes[i]) >= (int)sizeof(name))
+			continue;
+		if (symbol_present(name)) {
+			pr_err("ksm_vmshare: %s (for %s) has a compiler-made copy %s whose calls a probe on %s would miss; this kernel is not supported\n",
+			       symbol, h->role, name, symbol);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 static int register_hook(struct ksmvs_hook *h)
 {
 	static char names[ARRAY_SIZE(hooks)][KSYM_NAME_LEN];
 	const char *symbol = symbol_for(h, names[h - hooks], KSYM_NAME_LEN);
 	int err;
 
+	/* before the probe goes in: no handler ever runs on a refused kernel */
+	err = refuse_clones(h, symbol);
+	if (err)
+		return err;
 	h->kp->symbol_name = symbol;
 	err = register_kprobe(h->kp);
 	if (err) {

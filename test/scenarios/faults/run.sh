@@ -3,15 +3,42 @@
 # state, and the module recovers by itself to exact counts.
 . ../lib.sh
 
+# refused CHECK MESSAGE INSMOD_ARGS...: the load fails, the kernel log
+# says MESSAGE, and nothing of the module stays
+refused() {
+	local check=$1 message=$2
+	shift 2
+	if insmod "$MODULE" "$@" 2>"$RUN/err"; then
+		fail "$check" "insmod succeeded with $*"
+		rmmod ksm_vmshare
+		return
+	fi
+	dmesg | grep -qF "$message" &&
+		[ ! -e "$PROC" ] && ! grep -q '^ksm_vmshare ' /proc/modules
+	check_eq "$check" 0 $?
+}
+
 ksm_setup
 # a kernel without a needed function: insmod fails, naming it
-if insmod "$MODULE" symbol_override=leave=ksmvs_no_such_function 2>"$RUN/err"; then
-	fail faults/missing_symbol "insmod succeeded"
-	rmmod ksm_vmshare
+refused faults/missing_symbol "cannot probe ksmvs_no_such_function (for leave)" \
+	symbol_override=leave=ksmvs_no_such_function
+
+# a kernel where a probed function has a compiler-made copy (NAME.isra.0
+# beside NAME, as some of this kernel's own functions have): refused
+# before any probe goes in, naming the copy. The drop role's handler only
+# looks its argument up, so a guard that failed to refuse breaks nothing.
+# (__pfx_NAME, 6.12's padding before NAME, is no function)
+clone=$(awk '$2 ~ /^[tT]$/ && $3 !~ /^__pfx_/ { text[$3] = 1 }
+	END { for (s in text) if (s ~ /\.isra\.0$/) {
+		base = substr(s, 1, length(s) - 7)
+		if (base in text) { print base; exit } } }' /proc/kallsyms)
+if [ -z "$clone" ]; then
+	fail faults/clone_refused "no function beside its .isra.0 copy in /proc/kallsyms to try"
 else
-	dmesg | grep -q "cannot probe ksmvs_no_such_function (for leave)" &&
-		[ ! -e "$PROC" ] && ! grep -q '^ksm_vmshare ' /proc/modules
-	check_eq faults/missing_symbol 0 $?
+	refused faults/clone_refused "$clone (for drop) has a compiler-made copy $clone." \
+		symbol_override=drop="$clone"
+	echo "$clone" >"$RUN/clone"
+	data faults/clone_tried "$RUN/clone"
 fi
 
 # a private layout that does not match: tracking refuses, nothing breaks
