@@ -9,6 +9,14 @@
  * on Debian's 6.1, 6.12 and 7.2 (../shared/docs/kernel-facts.md). A missing
  * one, or one with a compiler-made copy beside it, fails the load, naming
  * it: a half-working module would print wrong numbers that look right.
+ *
+ * Why kprobes and not KSM's tracepoints (6.3 on; read in 6.12's mm/ksm.c):
+ * none fires where a mapping joins a KSM page (stable_tree_append()) or
+ * where one leaves it (remove_rmap_item_from_tree()); ksm_remove_ksm_page
+ * gives the page's pfn, not its stable node, and ksm_remove_rmap_item
+ * fires only inside a page's drop and only for its non-last mappings. The
+ * page events need kprobes on every kernel, so the VM and scan events use
+ * them too: one mechanism, one set of argument checks, 6.1 included.
  */
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
