@@ -40,16 +40,42 @@ add_node_exporter() {
 	return $status
 }
 
-# packaging_kernel KERNEL_DIR WORK: Debian's dkms builds and installs the
-# module for this kernel; the guest then loads that module (scenario
-# dkms-load), checks it against the oracle, and serves it through
-# ksm-victim --prometheus and the real node_exporter.
-packaging_kernel() {
-	local kernel=$1 work=$2 release out ko initramfs want got t0
+# dkms_in_root KERNEL_DIR WORK: dkms.sh run inside the kernel's own
+# release's root (chroot.sh: its dkms, compiler and headers), on a copy of
+# this tree; what it leaves comes back to WORK as dkms.sh leaves it here.
+dkms_in_root() {
+	local kernel=$1 work=$2 release root scratch status
 	release=$(cat "$kernel/release")
+	root=$(test/rig/chroot.sh "$(cat "$kernel/chroot")" "$release") || return 1
+	scratch=$(mktemp -d "$root/tmp/ksmvs-dkms.XXXXXX") || return 1
+	mkdir -p "$scratch/src" "$scratch/kernel"
+	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C "$scratch/src"
+	echo "$release" >"$scratch/kernel/release"
+	ln -s "/usr/src/linux-headers-$release" "$scratch/kernel/kdir"
+	# (dkms reads /proc: one of its own, gone with it)
+	unshare --mount-proc="$root/proc" chroot "$root" env LC_ALL=C \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin bash "/tmp/${scratch##*/}/src/test/packaging/dkms.sh" \
+		"/tmp/${scratch##*/}/kernel" "/tmp/${scratch##*/}/work"
+	status=$?
+	rm -rf "$work"
+	mkdir -p "$work"
+	cp -r "$scratch/work/install" "$scratch/work/log" "$work/" 2>/dev/null
+	rm -rf "$scratch"
+	return $status
+}
+
+# packaging_kernel KERNEL_DIR WORK: Debian's dkms builds and installs the
+# module for this kernel (on trixie and sid, that release's dkms in its own
+# root); the guest then loads that module (scenario dkms-load), checks it
+# against the oracle, and serves it through ksm-victim --prometheus and
+# the real node_exporter.
+packaging_kernel() {
+	local kernel=$1 work=$2 release out ko initramfs want got t0 dkms=test/packaging/dkms.sh
+	release=$(cat "$kernel/release")
+	[ -f "$kernel/chroot" ] && dkms=dkms_in_root
 	echo "== $release: dkms" >&2
 	run_counted "$release dkms" "build/results/$release/dkms/results.txt" \
-		test/packaging/dkms.sh "$kernel" "$work/dkms"
+		"$dkms" "$kernel" "$work/dkms"
 	ko=$work/dkms/install/$release/updates/dkms/ksm_vmshare.ko
 	[ -f "$ko" ] || return 0
 	initramfs=$work/initramfs-dkms.cpio.gz

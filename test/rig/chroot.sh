@@ -8,7 +8,7 @@
 # RELEASE is trixie or sid (debian-apt.sh's suites of it). Prints the
 # root's directory; the headers are at ROOT/usr/src/linux-headers-KERNEL_RELEASE.
 # Made once per release and kernel (debootstrap --variant=minbase, then
-# make and the headers' packages with their dependencies), cached under
+# make, dkms and the headers' packages with their dependencies), cached under
 # $KSMVS_CACHE/chroots/RELEASE-KERNEL_RELEASE. Needs root (debootstrap,
 # chroot).
 set -euo pipefail
@@ -27,7 +27,9 @@ case $apt_release in
 trixie | sid) ;;
 *) die "unknown release '$apt_release' (known: trixie, sid)" ;;
 esac
-if [ -f "$dir/ready" ]; then
+# (a root made before dkms was in it is made again: dkms cannot be added
+# with apt once the headers went in without their image)
+if [ -f "$dir/ready" ] && [ -x "$dir/usr/sbin/dkms" ]; then
 	echo "$dir"
 	exit 0
 fi
@@ -72,8 +74,11 @@ in_root apt-get -qq update >&2
 common=$(in_root apt-cache show "$headers" | sed -n 's/^Depends: //p' | tr ',' '\n' |
 	sed 's/(.*)//; s/ //g' | grep -E '^linux-(headers-.*-common|kbuild-)' |
 	sort -u | tr '\n' ' ') || die "no $headers in $apt_release"
+# make, and Debian's dkms for the packaging test of this release's kernel
+# (test/packaging/dkms.sh run in the root: what a user of the release
+# installs the module with)
 # shellcheck disable=SC2046,SC2086 # word lists on purpose
-in_root apt-get install -y -qq --no-install-recommends make \
+in_root apt-get install -y -qq --no-install-recommends make dkms kmod \
 	$(header_dependencies "$headers" $common) >&2
 mkdir -p "$tmp/tmp/debs"
 in_root sh -c "cd /tmp/debs && apt-get -qq -o APT::Sandbox::User=root \
@@ -86,7 +91,7 @@ in_root apt-get clean
 [ -f "$tmp/usr/src/$headers/Makefile" ] || die "no $headers in the root"
 touch "$tmp/ready"
 rm -f "$dir.log"
-if [ -f "$dir/ready" ]; then
+if [ -f "$dir/ready" ] && [ -x "$dir/usr/sbin/dkms" ]; then
 	log "another run made $dir meanwhile"
 else
 	rm -rf --one-file-system "$dir"
