@@ -68,12 +68,13 @@ static void maint_fn(struct work_struct *work)
 	grow_hash();
 	if (ksmvs_sets_lost())
 		fix_sets();
-	if (ksmvs_discovery_wanted())
-		ksmvs_discover_mms();
 	while (!ksmvs_stopping() && (vm = ksmvs_next_gone())) {
 		forget(vm);
 		ksmvs_vm_free(vm);
 	}
+	/* after the frees: the room they make is what a full table waits for */
+	if (ksmvs_discovery_wanted())
+		ksmvs_discover_mms();
 	while (!ksmvs_stopping() && (vm = ksmvs_next_repair())) {
 		forget(vm);
 		ksmvs_walk_mm(vm->mm);

@@ -335,7 +335,13 @@ module_verified() {
 
 wait_tracking() {
 	wait_until "${1:-120}" "/proc/ksm_vmshare to say 'state: tracking' with verified_scans >= 3" \
-		module_verified
+		module_verified && return 0
+	# what it said instead, and KSM's own view, for the failure's reader
+	grep '^#' "$PROC" >"$RUN/untracked"
+	grep -H . "$KSM"/full_scans "$KSM"/pages_shared "$KSM"/pages_sharing \
+		"$KSM"/run >>"$RUN/untracked"
+	data wait/untracked "$RUN/untracked" >/dev/null
+	return 1
 }
 
 # module_rows FILE: the VM rows of a saved copy, comm dropped
