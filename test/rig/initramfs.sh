@@ -4,7 +4,12 @@
 # each as /ksmvs/NAME.ko (the module, and the rig's control module for the
 # reload experiment of issue 13: test/rig/reload-experiment.sh).
 #
-#   initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]
+#   initramfs.sh [--arch ARCH] [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]
+#
+# --arch arm64: a guest of that architecture (default amd64, this
+# machine's): BINDIR then holds busybox and ksm-victim too, cross-built or
+# unpacked for it (cross-programs.sh), and every program is checked to be
+# of that architecture.
 #
 # With KSMVS_KMODS=DIR (from kmods.sh), the kernel's own modules in DIR go
 # to /ksmvs/kmods.
@@ -18,14 +23,16 @@ set -euo pipefail
 
 with_qemu=0
 selftests=
+arch=amd64
 while :; do
 	case ${1:-} in
+	--arch) arch=${2:?--arch needs an architecture}; shift 2 ;;
 	--with-qemu) with_qemu=1; shift ;;
 	--selftests) selftests=${2:?--selftests needs a directory}; shift 2 ;;
 	*) break ;;
 	esac
 done
-usage="usage: initramfs.sh [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]"
+usage="usage: initramfs.sh [--arch ARCH] [--with-qemu] [--selftests DIR] OUT.cpio.gz BINDIR [MODULE.ko...]"
 out=${1:?$usage}
 bindir=${2:?$usage}
 shift 2
@@ -35,14 +42,34 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 mkdir -p "$stage"/{bin,ksmvs/bin,proc,sys,dev,tmp}
-cp /bin/busybox "$stage/bin/busybox"
+case $arch in
+amd64)
+	busybox=/bin/busybox
+	victim=$top/tools/ksm-victim
+	machine=x86-64
+	;;
+arm64)
+	busybox=$bindir/busybox
+	victim=$bindir/ksm-victim
+	machine=aarch64
+	;;
+*) echo "initramfs: unknown architecture '$arch'" >&2; exit 1 ;;
+esac
+cp "$busybox" "$stage/bin/busybox"
 file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
-	echo "initramfs: /bin/busybox is not static (install busybox-static)" >&2
+	echo "initramfs: $busybox is not static (install busybox-static)" >&2
 	exit 1
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
 install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit "$bindir"/mergers \
-	"$top/tools/ksm-victim" "$stage/ksmvs/bin/"
+	"$victim" "$stage/ksmvs/bin/"
+# a program of another architecture would fail in the guest as "not found"
+for program in "$stage/bin/busybox" "$stage"/ksmvs/bin/*; do
+	file -b "$program" | grep -q "$machine" || {
+		echo "initramfs: ${program##*/} is not an $arch program: $(file -b "$program")" >&2
+		exit 1
+	}
+done
 cp -r "$top/test/scenarios" "$stage/ksmvs/scenarios"
 for module in "$@"; do
 	cp "$module" "$stage/ksmvs/"
