@@ -4,9 +4,12 @@
 #   run.sh [-k "6.1 6.12"] [-s "SCENARIO..."] [-r RUNS] [--no-unit] [--no-packaging]
 #
 # For each kernel series (kernels.sh's names: 6.1 and 6.12 by default,
-# -k trixie for Debian 13's own 6.12, -k sid for unstable's newest): fetch
+# -k trixie for Debian 13's own 6.12, -k sid for unstable's newest, -k
+# arm64 for Debian 13's arm64 kernel under qemu-system-aarch64): fetch
 # it (cached), build the module against its headers (trixie and sid with
-# their own toolchain, in a root of theirs: chroot.sh), pack an initramfs,
+# their own toolchain, in a root of theirs: chroot.sh; arm64 cross-built in
+# a trixie root, with the guest's programs: cross-programs.sh), pack an
+# initramfs,
 # then boot once per scenario, or RUNS times in a row (-r: each run a fresh
 # boot; the summary says how many runs had a FAIL). Results land in
 # build/results/RELEASE/SCENARIO/ (run1/, run2/... with -r). The last line
@@ -148,6 +151,19 @@ for series in $series_list; do
 		continue
 	fi
 	passed=$((passed + 1))
+	# the guest's programs: this machine's (make programs, above), or
+	# cross-built for a kernel of another architecture
+	arch=$(cat "$kernel/arch" 2>/dev/null || echo amd64)
+	bindir=build
+	arch_opt=()
+	if [ "$arch" != amd64 ]; then
+		bindir=build/$arch
+		arch_opt=(--arch "$arch")
+		if ! test/rig/cross-programs.sh "$kernel" "$bindir"; then
+			fail_step programs "the $arch guest programs did not build ($bindir/build.log)" "$release"
+			continue
+		fi
+	fi
 	if ! KSMVS_KMODS=$(test/rig/kmods.sh "$kernel"); then
 		fail_step kmods "the kernel's zram module could not be unpacked" "$release"
 		continue
@@ -157,7 +173,9 @@ for series in $series_list; do
 	selftests=()
 	for scenario in $scenarios; do
 		[ -e "test/scenarios/$scenario/needs-selftests" ] || continue
-		if test/rig/selftests.sh "$series" "$work/selftests" "$(cat "$kernel/version")" \
+		if [ "$arch" != amd64 ]; then
+			fail_step selftests "the kernel's KSM selftests are built for amd64 only (selftests.sh)" "$release"
+		elif test/rig/selftests.sh "$series" "$work/selftests" "$(cat "$kernel/version")" \
 			>"$work/selftests.log" 2>&1; then
 			selftests=(--selftests "$work/selftests")
 		else
@@ -166,7 +184,7 @@ for series in $series_list; do
 		fi
 		break
 	done
-	if ! test/rig/initramfs.sh "${selftests[@]}" "$work/initramfs.cpio.gz" build \
+	if ! test/rig/initramfs.sh "${arch_opt[@]}" "${selftests[@]}" "$work/initramfs.cpio.gz" "$bindir" \
 		"$work/src/ksm_vmshare.ko"; then
 		fail_step initramfs "initramfs failed" "$release"
 		continue
@@ -178,7 +196,7 @@ for series in $series_list; do
 		if [ -e "test/scenarios/$scenario/needs-qemu" ]; then
 			initramfs=$work/initramfs-qemu.cpio.gz
 			if [ -z "$qemu_initramfs" ] &&
-				! test/rig/initramfs.sh --with-qemu "${selftests[@]}" "$initramfs" build \
+				! test/rig/initramfs.sh "${arch_opt[@]}" --with-qemu "${selftests[@]}" "$initramfs" "$bindir" \
 					"$work/src/ksm_vmshare.ko"; then
 				fail_step initramfs "initramfs with QEMU failed" "$release"
 				continue
