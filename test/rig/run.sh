@@ -195,8 +195,19 @@ for series in $series_list; do
 		# scenarios with real QEMU VMs get the initramfs that carries QEMU
 		if [ -e "test/scenarios/$scenario/needs-qemu" ]; then
 			initramfs=$work/initramfs-qemu.cpio.gz
+			# another architecture's guest runs Debian's QEMU of
+			# that architecture (guest-qemu.sh), not this machine's
+			qemu_opt=()
+			if [ -z "$qemu_initramfs" ] && [ "$arch" != amd64 ]; then
+				if ! qemu_root=$(test/rig/guest-qemu.sh "$arch"); then
+					fail_step initramfs "no $arch QEMU for the guest" "$release"
+					continue
+				fi
+				qemu_opt=(--qemu-root "$qemu_root/root")
+			fi
 			if [ -z "$qemu_initramfs" ] &&
-				! test/rig/initramfs.sh "${arch_opt[@]}" --with-qemu "${selftests[@]}" "$initramfs" "$bindir" \
+				! test/rig/initramfs.sh "${arch_opt[@]}" --with-qemu "${qemu_opt[@]}" \
+					"${selftests[@]}" "$initramfs" "$bindir" \
 					"$work/src/ksm_vmshare.ko"; then
 				fail_step initramfs "initramfs with QEMU failed" "$release"
 				continue
