@@ -71,7 +71,7 @@ in_root() { chroot "$tmp" env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 # gcc-N is the same version's cross compiler gcc-N-TRIPLET.
 header_dependencies() {
 	in_root apt-cache show "$@" | sed -n 's/^Depends: //p' | tr ',' '\n' |
-		sed 's/|.*//; s/(.*)//; s/ //g; s/:any$//' |
+		sed 's/|.*//; s/(.*)//; s/ //g' |
 		grep -Ev '^linux-(image|headers|kbuild)-' |
 		sed "${triplet:+s/^gcc-\([0-9]*\)\$/gcc-\1-$triplet/}" | sort -u
 }
