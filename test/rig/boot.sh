@@ -4,13 +4,17 @@
 #   boot.sh VMLINUZ INITRAMFS SCENARIO OUTDIR
 #
 # OUTDIR/console.log gets the serial console, OUTDIR/results.txt the
-# scenario's PASS/FAIL/DATA lines (the guest's second serial port). Exit 0
+# scenario's PASS/FAIL/DATA lines (the guest's second serial port, or on
+# arm64 a virtio console: below). Exit 0
 # only if the scenario ran to its END line with status 0 and the console
 # shows no sign of a kernel problem. The guest panics on any warning
 # (panic_on_warn) and QEMU then exits (-no-reboot), so a WARN cannot pass.
 #
+# An arm64 kernel (kernels.sh's arch file beside VMLINUZ says so) boots in
+# qemu-system-aarch64's virt machine instead.
+#
 # For experiments (test/rig/reload-experiment.sh): KSMVS_QEMU names another
-# qemu-system-x86_64 (a program or wrapper), KSMVS_APPEND adds to the
+# qemu-system-x86_64 or -aarch64 (a program or wrapper), KSMVS_APPEND adds to the
 # guest's kernel command line, KSMVS_TIMEOUT replaces the scenario's time
 # limit (its file timeout, default 300 s), KSMVS_TCG_THREAD=single|multi
 # overrides the scenario's TCG mode (below).
@@ -69,26 +73,59 @@ if [ -e "$top/test/scenarios/$scenario/icount" ]; then
 fi
 if [ "${KSMVS_ICOUNT:-0}" = 1 ]; then
 	accel=tcg,thread=single
-	icount=(-icount shift=0,sleep=off)
+	icount=(-icount "shift=0,sleep=off")
 	icount_arg=" ksmvs.icount=1"	# the guest's figures are instructions
 fi
 
-# no_timer_check: on a loaded host, TCG can be too slow for the boot-time
-# check that the timer interrupt arrives through the IO-APIC, and the guest
-# panics before init ("IO-APIC + timer doesn't work!"); the check proves
-# nothing about a virtual machine's timer.
+arch=$(cat "$(dirname "$vmlinuz")/arch" 2>/dev/null || echo amd64)
+case $arch in
+amd64)
+	# no_timer_check: on a loaded host, TCG can be too slow for the
+	# boot-time check that the timer interrupt arrives through the
+	# IO-APIC, and the guest panics before init ("IO-APIC + timer doesn't
+	# work!"); the check proves nothing about a virtual machine's timer.
+	qemu=(qemu-system-x86_64 -cpu max)
+	guest="console=ttyS0 no_timer_check"
+	channels=(-serial "file:$console" -serial "file:$results")
+	;;
+arm64)
+	# pauth-impdef: max's pointer authentication with QEMU's own cheap
+	# hash instead of the architected QARMA5, which TCG computes in
+	# software on every function's return (several times slower; the
+	# guest sees PAuth either way).
+	qemu=(qemu-system-aarch64 -M virt -cpu "max,pauth-impdef=on")
+	# QEMU 7.2's virt machine has a single UART for the guest (a second
+	# -serial goes to the secure world's UART, with secure=on, or
+	# nowhere), so the results travel on a virtio
+	# console, hvc0
+	# (Debian's arm64 kernel has VIRTIO_CONSOLE and VIRTIO_PCI built in):
+	# a channel of their own like x86's ttyS1, that kernel messages
+	# cannot interleave with, rather than tagged lines split out of the
+	# console.
+	guest="console=ttyAMA0 ksmvs.results=hvc0"
+	channels=(-serial "file:$console" -device virtio-serial-pci
+		-chardev "file,id=results,path=$results"
+		-device "virtconsole,chardev=results")
+	;;
+*)
+	echo "boot: unknown architecture '$arch'" >&2
+	exit 2
+	;;
+esac
+[ -z "${KSMVS_QEMU:-}" ] || qemu[0]=$KSMVS_QEMU
 timeout --foreground -k 10 "$limit" \
-	"${KSMVS_QEMU:-qemu-system-x86_64}" -accel "$accel" "${icount[@]}" -cpu max -m 2048 -smp "$smp" \
+	"${qemu[@]}" -accel "$accel" "${icount[@]}" -m 2048 -smp "$smp" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "console=ttyS0 no_timer_check panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${KSMVS_APPEND:+ $KSMVS_APPEND}" \
-	-serial "file:$console" -serial "file:$results" \
+	-append "$guest panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${KSMVS_APPEND:+ $KSMVS_APPEND}" \
+	"${channels[@]}" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?
 
 # A probe that fails to register is a problem, except the one the faults
-# scenario asks for on purpose.
-problems=$(grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|register_kprobe|cannot probe|blocked for more than' "$console" |
+# scenario asks for on purpose. (arm64 says "Call trace:", and its oops
+# "Internal error: Oops".)
+problems=$(grep -E 'BUG:|WARNING:|Oops|Call [Tt]race|Kernel panic|register_kprobe|cannot probe|blocked for more than' "$console" |
 	grep -v 'cannot probe ksmvs_no_such_function' | head -n 5)
 status=0
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then

@@ -6,7 +6,9 @@
 #
 # A kernel of a release other than this machine's (KERNEL_DIR/chroot names
 # it: trixie, sid) is built inside a root of that release, with its own
-# compiler and headers, as its users would build it (chroot.sh).
+# compiler and headers, as its users would build it (chroot.sh). A kernel
+# of another architecture (KERNEL_DIR/arch: arm64) is cross-built there,
+# with that release's cross compiler and the arch's headers.
 #
 # Leaves WORK_DIR/src/ksm_vmshare.ko, and the log in WORK_DIR/build.log.
 set -uo pipefail
@@ -23,10 +25,16 @@ cp -r "$top/Kbuild" "$top/module" "$top/include" "$work/src/"
 # build_in_root RELEASE: make in a copy of the sources inside RELEASE's
 # root, then bring the module back
 build_in_root() {
-	local root release build status
+	local root release build status arch cross=()
 	release=$(cat "$kernel/release")
+	arch=$(cat "$kernel/arch" 2>/dev/null || echo amd64)
+	case $arch in
+	amd64) ;;
+	arm64) cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
+	*) echo "build-module: unknown architecture '$arch'"; return 1 ;;
+	esac
 	# (made once: its log apart, its own messages are no build warnings)
-	root=$("$top/test/rig/chroot.sh" "$1" "$release" 2>"$work/chroot.log") || {
+	root=$("$top/test/rig/chroot.sh" "$1" "$release" "$arch" 2>"$work/chroot.log") || {
 		cat "$work/chroot.log"
 		return 1
 	}
@@ -35,7 +43,8 @@ build_in_root() {
 	# objtool reads /proc: one of its own, in a mount namespace of this
 	# build's, gone with it
 	unshare --mount-proc="$root/proc" chroot "$root" env LC_ALL=C \
-		make -C "/usr/src/linux-headers-$release" M="/tmp/${build##*/}" modules
+		make -C "/usr/src/linux-headers-$release" "${cross[@]}" \
+		M="/tmp/${build##*/}" modules
 	status=$?
 	[ "$status" != 0 ] || cp "$build/ksm_vmshare.ko" "$work/src/"
 	rm -rf "$build"

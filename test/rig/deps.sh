@@ -8,6 +8,7 @@ packages=(
 	busybox-static cpio gzip file	# the guest's initramfs
 	xz-utils kmod			# the kernel's own modules: .ko.xz on 6.12; modinfo
 	qemu-system-x86			# the guest
+	qemu-system-arm			# the arm64 guest (qemu-system-aarch64)
 	apt dpkg			# fetching kernel packages
 	perl				# checkpatch
 	jq				# checks ksm-victim --json

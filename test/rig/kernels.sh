@@ -5,25 +5,29 @@
 #   kernels.sh SERIES
 #
 # SERIES is 6.1 (bookworm), 6.12 (bookworm-backports), trixie (Debian 13's
-# own 6.12, security updates included) or sid (unstable's newest kernel,
-# 7.x today). Prints the directory of the unpacked kernel on stdout:
+# own 6.12, security updates included), sid (unstable's newest kernel,
+# 7.x today) or arm64 (Debian 13's own 6.12 for arm64, booted under
+# qemu-system-aarch64). Prints the directory of the unpacked kernel on
+# stdout:
 #   DIR/vmlinuz   the boot image
 #   DIR/kdir      a kbuild tree for out-of-tree modules (KDIR=), on 6.1 and
 #                 6.12, whose headers build with this machine's bookworm
 #                 toolchain
-#   DIR/chroot    instead, on trixie and sid: the release whose own
+#   DIR/chroot    instead, on trixie, sid and arm64: the release whose own
 #                 toolchain builds the module (build-module.sh, chroot.sh)
+#   DIR/arch      the Debian architecture, amd64 or arm64 (a kernel cached
+#                 before this file existed is amd64)
 #   DIR/modules-deb  the package holding the kernel's modules (kmods.sh)
 #   DIR/version   the package version, DIR/release the uname -r
 #
 # Versions are resolved at run time through the meta package
-# linux-image-amd64 of the series' release, because Debian drops old ABI
+# linux-image-ARCH of the series' release, because Debian drops old ABI
 # numbers from the archive.
 # Everything is cached by version under $KSMVS_CACHE; when the archive cannot
 # be reached, the newest cached kernel of the series is used instead.
 set -euo pipefail
 
-series=${1:?usage: kernels.sh SERIES (6.1, 6.12, trixie or sid)}
+series=${1:?usage: kernels.sh SERIES (6.1, 6.12, trixie, sid or arm64)}
 cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
 aptdir=$cache/apt
 mirror=${KSMVS_DEBIAN_MIRROR:-http://deb.debian.org}
@@ -33,7 +37,9 @@ die() { log "$*"; exit 1; }
 
 # prefix: what the package version of the series starts with ("" for any);
 # chroot: the release that builds its module, if not this machine
+# arch: the kernel's Debian architecture
 chroot=
+arch=amd64
 case $series in
 6.1 | 6.12) prefix=$series. ;;
 trixie | sid)
@@ -42,12 +48,25 @@ trixie | sid)
 	apt_release=$series
 	aptdir=$cache/apt-$series
 	;;
-*) die "unknown series '$series' (known: 6.1, 6.12, trixie, sid)" ;;
+arm64)
+	# its own apt state: arm64's package lists are not mixed into the
+	# amd64 trixie state other runs read
+	prefix=
+	arch=arm64
+	chroot=trixie
+	apt_release=trixie
+	aptdir=$cache/apt-trixie-arm64
+	;;
+*) die "unknown series '$series' (known: 6.1, 6.12, trixie, sid, arm64)" ;;
 esac
 
 # A private apt state: our suites (backports included) never touch the
 # machine's own sources or preferences.
 . "$(dirname "$0")/debian-apt.sh"
+# apt of this machine (amd64) reads the lists of the kernel's architecture
+# only, as if it were native
+[ "$arch" = amd64 ] ||
+	apt_opts+=(-o APT::Architecture="$arch" -o APT::Architectures="$arch")
 
 # Highest version of PACKAGE whose version starts with $prefix
 newest_version() {
@@ -124,8 +143,8 @@ fetch_headers() {
 
 fetch() {
 	local version=$1 release dir debs image modules path
-	release=$(dependency linux-image-amd64 "$version" '^linux-image-') ||
-		die "no image dependency for linux-image-amd64=$version"
+	release=$(dependency "linux-image-$arch" "$version" '^linux-image-') ||
+		die "no image dependency for linux-image-$arch=$version"
 	release=${release#linux-image-}
 	dir=$cache/kernels/$release-$version
 	if [ -f "$dir/ready" ]; then
@@ -143,11 +162,11 @@ fetch() {
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp/root"
 	# Only the boot image is needed from the (large) image package.
-	dpkg-deb --fsys-tarfile "$debs/${image}_${version//:/%3a}_amd64.deb" |
+	dpkg-deb --fsys-tarfile "$debs/${image}_${version//:/%3a}_$arch.deb" |
 		tar -x -C "$dir.tmp/root" "$path"
 	mv "$dir.tmp/root/$path" "$dir.tmp/vmlinuz"
 	rm -rf "$dir.tmp/root/boot" "$dir.tmp/root/usr/lib"
-	echo "$debs/${modules}_${version//:/%3a}_amd64.deb" >"$dir.tmp/modules-deb"
+	echo "$debs/${modules}_${version//:/%3a}_$arch.deb" >"$dir.tmp/modules-deb"
 	if [ -n "$chroot" ]; then
 		echo "$chroot" >"$dir.tmp/chroot"
 	else
@@ -156,6 +175,7 @@ fetch() {
 	echo "$version" >"$dir.tmp/version"
 	echo "$release" >"$dir.tmp/release"
 	echo "$series" >"$dir.tmp/series"
+	echo "$arch" >"$dir.tmp/arch"
 	touch "$dir.tmp/ready"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
@@ -163,8 +183,8 @@ fetch() {
 }
 
 if apt_refresh; then
-	version=$(newest_version linux-image-amd64)
-	[ -n "$version" ] || die "no linux-image-amd64 of series $series in the archive"
+	version=$(newest_version "linux-image-$arch")
+	[ -n "$version" ] || die "no linux-image-$arch of series $series in the archive"
 	fetch "$version"
 else
 	log "archive unreachable; using the cache"

@@ -636,6 +636,15 @@ evict_victim() {
 # that transparent huge pages hold nothing but the image.
 QEMU_RAM_MB=64
 QEMU_IMAGE_ADDR=0x200000
+QEMU_SYSTEM=qemu-system-x86_64
+QEMU_MACHINE="-machine pc -cpu qemu64"
+# An arm64 guest runs the VMs an arm64 host runs: qemu-system-aarch64's
+# virt machine, whose RAM starts at 1 GiB (the image still 2 MiB into it).
+if [ "$(uname -m)" = aarch64 ]; then
+	QEMU_SYSTEM=qemu-system-aarch64
+	QEMU_MACHINE="-machine virt -cpu max"
+	QEMU_IMAGE_ADDR=0x40200000
+fi
 
 # Up (its loader has run) once the monitor says paused; a QEMU that died
 # ends the wait at once.
@@ -651,8 +660,9 @@ start_qemu_vms() {
 	[ $# -gt 0 ] || set -- $(vmload vms "$recipe")
 	for vm in "$@"; do
 		vmload blob "$recipe" "$vm" "$RUN/$vm.img" || return 1
-		qemu-system-x86_64 -name "guest=$vm" -machine pc -accel tcg \
-			-cpu qemu64 -m "$QEMU_RAM_MB" -S -nodefaults -display none \
+		# shellcheck disable=SC2086 # QEMU_MACHINE is options
+		"$QEMU_SYSTEM" -name "guest=$vm" $QEMU_MACHINE -accel tcg \
+			-m "$QEMU_RAM_MB" -S -nodefaults -display none \
 			-chardev "socket,id=mon,path=$RUN/$vm.mon,server=on,wait=off" \
 			-mon chardev=mon,mode=readline \
 			-device "loader,file=$RUN/$vm.img,addr=$QEMU_IMAGE_ADDR,force-raw=on" \

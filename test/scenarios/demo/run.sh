@@ -10,7 +10,7 @@ wait_quiesce || exit 1
 wait_tracking
 compare_module demo/before
 {
-	echo "Three paused QEMU VMs (qemu-system-x86_64 -S -name guest=NAME -m ${QEMU_RAM_MB}M),"
+	echo "Three paused QEMU VMs ($QEMU_SYSTEM -S -name guest=NAME -m ${QEMU_RAM_MB}M),"
 	echo "each with 16 MiB of guest RAM content (test/scenarios/demo/recipe):"
 	echo "  web:   8 MiB OS image + 2 MiB library + 2 MiB twice + 4 MiB own data"
 	echo "  db:    8 MiB OS image + 2 MiB library + 6 MiB own data"
