@@ -72,7 +72,10 @@ static void maint_fn(struct work_struct *work)
 		forget(vm);
 		ksmvs_vm_free(vm);
 	}
-	/* after the frees: the room they make is what a full table waits for */
+	/*
+	 * after the frees: the room they make is what a full table waits for
+	 * (ksmvs_vm_free() asks for this look without queueing the work)
+	 */
 	if (ksmvs_discovery_wanted())
 		ksmvs_discover_mms();
 	while (!ksmvs_stopping() && (vm = ksmvs_next_repair())) {

@@ -380,12 +380,8 @@ void ksmvs_on_scan(unsigned long probe_missed)
 			track.reason = "mismatch";
 		kick |= track.stats.scans >= vm->repair_after;
 	}
-	/*
-	 * pages whose set record could not be made, and a look for unknown
-	 * mms asked for (set, not kicked, where a VM is freed), wait for the
-	 * work item
-	 */
-	kick |= track.shadow->lost.pages > 0 || track.discover;
+	/* pages whose set record could not be made wait for the work item */
+	kick |= track.shadow->lost.pages > 0;
 	if (held) {
 		track.stats.verified_scans++;
 		track.warming = false;
