@@ -7,7 +7,8 @@
 #  - reading /proc/ksm_vmshare_sets, beside the rows;
 #  - the lock's time per join and per leave at 2, 16 and 256 mappings per
 #    KSM page;
-#  - the shadow's memory per tracked mapping, from the growth between sizes.
+#  - the shadow's memory per tracked mapping, from the growth between sizes;
+#  - the kernel's own ksm_tests merge and unmerge times, without and with.
 # Booted by make bench with -icount shift=0 (ksmvs.icount=1 on the kernel
 # command line): the guest clock then counts instructions, 1 ns each, and
 # every figure below is in instructions, the same from run to run.
@@ -106,8 +107,39 @@ done
 data bench/per_event "$RUN/per_event"
 check_eq bench/per_event/rounds 3 "$(awk '$2 > 0 && $4 > 0' "$RUN/per_event" | wc -l)"
 
+# What a KSM user feels: the kernel's own timings (ksm_tests from the
+# booted kernel's linux-source), alone on KSM, without and with the
+# module, alternated over three rounds: -P merges 16 MiB of identical
+# pages (two full scans), -H the same in huge pages (split, then merged),
+# -D (6.12's source on) unmerges them with run=2, where every leave probe
+# fires. Each prints "Total time: S.NNNNNNNNN s": instructions here.
+KT=/ksmvs/selftests/ksm_tests
+ksm_tests_ns() {
+	"$KT" "$@" -s 16 -p 1000 -l 600 </dev/null 2>&1 |
+		awk '/^Total time:/ { split($3, t, "."); printf "%.0f\n", t[1] * 1e9 + t[2] }'
+}
+kt_cases="merge:-P thp_merge:-H"
+"$KT" -h | grep -q '^ -D ' && kt_cases="$kt_cases unmerge:-D"
+: >"$RUN/ksm_tests"
+for round in 1 2 3; do
+	for module in off on; do
+		if [ "$module" = off ]; then
+			module_unload
+		else
+			module_load || exit 1
+		fi
+		for c in $kt_cases; do
+			echo "${c%%:*} $module $(ksm_tests_ns "${c#*:}")" >>"$RUN/ksm_tests"
+		done
+	done
+done
+data bench/ksm_tests "$RUN/ksm_tests"
+# every case gave a time in every round, with and without
+check_eq bench/ksm_tests/times "$((6 * $(echo $kt_cases | wc -w)))" \
+	"$(awk '$3 > 0' "$RUN/ksm_tests" | wc -l)"
+
 echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_us" \
-	-v unit_ns="$unit_ns" -v per_event="$RUN/per_event" '{
+	-v unit_ns="$unit_ns" -v per_event="$RUN/per_event" -v kt="$RUN/ksm_tests" '{
 	off = ($1 + $3) / 2; on = ($2 + $4) / 2
 	printf "ksmd full scan (18,000 pages, 7,000 of them unstable, no sleeps), mean of 3 x 10 scans:\n  %.2f %s without the module, %.2f %s with it: ratio %.3f\n", off / 1e6, ms, on / 1e6, ms, on / off
 	printf "\n%-10s %12s %12s %16s %14s %10s\n", "mappings", "proc read", "sets read", "ksm-oracle run", "oracle/proc", "shadow"
@@ -120,6 +152,24 @@ echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_u
 	while ((getline line < per_event) > 0) {
 		split(line, f, " ")
 		printf "%-18d %8d %10.0f %s %8d %10.0f %s\n", f[1], f[2], f[3] / f[2], unit_ns, f[4], f[5] / f[4], unit_ns
+	}
+	# the median of the 3 rounds: one round of one case can differ by
+	# whole scans (6.12 -D without the module: 50, 11, 50 M instr)
+	printf "\nthe kernel'"'"'s ksm_tests (16 MiB, alone on KSM), median of 3 rounds without and with the module:\n"
+	printf "%-12s %14s %14s %8s\n", "case", "without", "with", "ratio"
+	while ((getline line < kt) > 0) {
+		split(line, f, " ")
+		if (!(f[1] in seen)) { seen[f[1]] = 1; order[++n] = f[1] }
+		k = f[1] SUBSEP f[2]
+		sum[k] += f[3]
+		if (!(k in lo) || f[3] < lo[k]) lo[k] = f[3]
+		if (!(k in hi) || f[3] > hi[k]) hi[k] = f[3]
+	}
+	for (i = 1; i <= n; i++) {
+		c = order[i]
+		off = sum[c, "off"] - lo[c, "off"] - hi[c, "off"]
+		on = sum[c, "on"] - lo[c, "on"] - hi[c, "on"]
+		printf "%-12s %11.2f %s %11.2f %s %8.3f\n", c, off / 1e6, ms, on / 1e6, ms, on / off
 	}
 }' >"$RUN/show"
 show "$RUN/show"
