@@ -44,7 +44,7 @@
 #define KPF_KSM		21
 #define KPF_ZERO_PAGE	24
 
-#define MAX_VMS		256
+#define MAX_VMS		4096	/* the module's table (SHADOW_MAX_VMS) */
 #define MAX_EVICT	64
 #define PFN_BATCH	512
 
