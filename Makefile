@@ -97,6 +97,7 @@ bench: programs tools
 		echo "== $$(dirname $$(dirname $$f) | xargs basename)"; \
 		sed -n 's/^SHOW //p' $$f; \
 	done
+	test/rig/plot-bench.sh $(BUILD)/bench $(BUILD)/results/*/bench/results.txt
 
 # --- installation -------------------------------------------------------
 # One version for DKMS and the packages: debian/changelog's.

@@ -26,6 +26,10 @@ scenario=${3:?}
 outdir=${4:?}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 limit=${KSMVS_TIMEOUT:-$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)}
+# a scenario's own guest RAM in MiB (file memory) and kernel options (file
+# cmdline), for the bench's largest VMs and its view of the slab caches
+memory=$(cat "$top/test/scenarios/$scenario/memory" 2>/dev/null || echo 2048)
+scenario_cmdline=$(cat "$top/test/scenarios/$scenario/cmdline" 2>/dev/null)
 
 mkdir -p "$outdir"
 console=$outdir/console.log
@@ -114,10 +118,10 @@ arm64)
 esac
 [ -z "${KSMVS_QEMU:-}" ] || qemu[0]=$KSMVS_QEMU
 timeout --foreground -k 10 "$limit" \
-	"${qemu[@]}" -accel "$accel" "${icount[@]}" -m 2048 -smp "$smp" \
+	"${qemu[@]}" -accel "$accel" "${icount[@]}" -m "$memory" -smp "$smp" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "$guest panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${KSMVS_APPEND:+ $KSMVS_APPEND}" \
+	-append "$guest panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${scenario_cmdline:+ $scenario_cmdline}${KSMVS_APPEND:+ $KSMVS_APPEND}" \
 	"${channels[@]}" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?

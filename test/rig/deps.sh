@@ -13,6 +13,7 @@ packages=(
 	perl				# checkpatch
 	jq				# checks ksm-victim --json
 	libnuma-dev			# the kernel's KSM selftests (selftests.sh)
+	gnuplot-nox			# make bench's plot (plot-bench.sh)
 	# test/packaging: DKMS, the Debian packages, the Prometheus rules
 	dkms				# dkms build/install per kernel
 	debhelper dh-dkms dpkg-dev	# make deb

@@ -138,8 +138,69 @@ data bench/ksm_tests "$RUN/ksm_tests"
 check_eq bench/ksm_tests/times "$((6 * $(echo $kt_cases | wc -w)))" \
 	"$(awk '$3 > 0' "$RUN/ksm_tests" | wc -l)"
 
+# Reads against size: the rows, the sets and ksm-oracle, and the shadow's
+# memory per mapping by its own account and by the slab's (make bench
+# boots with slab_nomerge, so that /proc/slabinfo shows the module's
+# caches apart), at four sizes of four VMs (half of each VM one image
+# all four share, an eighth a pair's, the rest its own), then at four
+# numbers of VMs (mergers many: N processes of 64 identical pages).
+ksm_setup
+# 256 processes map each content 1,024 times: without dup chains (which
+# KSM rebalances now and then, moving mappings between its copies of a
+# page, so that rows change while KSM's counters do not)
+echo 2 >"$KSM/run"
+echo 2048 >"$KSM/max_page_sharing"
+echo 1 >"$KSM/run"
+echo 0 >"$KSM/sleep_millisecs"
+echo 10000 >"$KSM/pages_to_scan"
+[ -e "$KSM/smart_scan" ] && echo 0 >"$KSM/smart_scan"
+slab_bytes() {
+	awk '/^ksmvs_/ { b += $15 * $6 * 4096 } END { printf "%.0f\n", b }' /proc/slabinfo
+}
+# scale_point LABEL PAGES PID...: one line of the CSV, once KSM and the
+# module have settled (and the rows are exact: compare_module)
+scale_point() {
+	local label=$1 pages=$2
+	shift 2
+	wait_quiesce 900 || return 1
+	wait_tracking 300 || return 1
+	compare_module "bench/scale/$label" >/dev/null
+	# timed with ksmd stopped (run=0 keeps the merged pages): on the one
+	# vCPU, ksmd without sleeps would take its share of every read
+	echo 0 >"$KSM/run"
+	echo "$label $pages $(module_key vms) $(module_key ksm_mappings)" \
+		"$(timeit read 50 "$PROC") $(timeit read 50 "$SETS")" \
+		"$(timeit run 1 ksm-oracle "$@") $(module_key shadow_bytes) $(slab_bytes)" \
+		>>"$RUN/scale"
+	echo 1 >"$KSM/run"
+}
+: >"$RUN/scale"
+for mib in 64 256 1024 2048; do
+	per=$((mib * 256 / 4))
+	printf 'vm s1 s2 s3 s4\ngroup image pages=%d s1 s2 s3 s4\ngroup pair pages=%d s1 s2\nunique own pages=%d s1 s2 s3 s4\n' \
+		$((per / 2)) $((per / 8)) $((per - per / 2 - per / 8)) >"$RUN/scale.recipe"
+	start_vms "$RUN/scale.recipe" || exit 1
+	scale_point "${mib}MiB" $((4 * per - 2 * (per / 8))) $(alive_pids) || exit 1
+	stop_vms
+	: >"$RUN/alive"
+done
+for n in 2 16 64 256; do
+	mergers many "$n" 64 >"$RUN/many.log" 2>&1 &
+	many=$!
+	wait_until 120 "$n processes to be ready" grep -q '^ready ' "$RUN/many.log" || exit 1
+	# (compare_module finds them through the oracle's look at every
+	# mergeable process; ksm-oracle is timed over the same ones)
+	scale_point "${n}VMs" $((n * 64)) $(awk -v p="$many" '$4 == p { print $1 }' /proc/[0-9]*/stat) ||
+		exit 1
+	kill -TERM "$many"
+	wait "$many"
+done
+data bench/scale "$RUN/scale"
+check_eq bench/scale/points 8 "$(awk '$5 > 0 && $6 > 0 && $7 > 0' "$RUN/scale" | wc -l)"
+
 echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_us" \
-	-v unit_ns="$unit_ns" -v per_event="$RUN/per_event" -v kt="$RUN/ksm_tests" '{
+	-v unit_ns="$unit_ns" -v per_event="$RUN/per_event" -v kt="$RUN/ksm_tests" \
+	-v scale="$RUN/scale" '{
 	off = ($1 + $3) / 2; on = ($2 + $4) / 2
 	printf "ksmd full scan (18,000 pages, 7,000 of them unstable, no sleeps), mean of 3 x 10 scans:\n  %.2f %s without the module, %.2f %s with it: ratio %.3f\n", off / 1e6, ms, on / 1e6, ms, on / off
 	printf "\n%-10s %12s %12s %16s %14s %10s\n", "mappings", "proc read", "sets read", "ksm-oracle run", "oracle/proc", "shadow"
@@ -170,6 +231,12 @@ echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_u
 		off = sum[c, "off"] - lo[c, "off"] - hi[c, "off"]
 		on = sum[c, "on"] - lo[c, "on"] - hi[c, "on"]
 		printf "%-12s %11.2f %s %11.2f %s %8.3f\n", c, off / 1e6, ms, on / 1e6, ms, on / off
+	}
+	printf "\nreads against size (four VMs, then N processes of 64 pages); bytes per mapping by the module'"'"'s count (hash buckets included) and by /proc/slabinfo (its caches'"'"' slabs, spare objects included, no buckets):\n"
+	printf "%-8s %8s %4s %8s %12s %12s %14s %10s %8s %8s\n", "point", "pages", "vms", "mappings", "proc read", "sets read", "ksm-oracle", "oracle/proc", "B/map", "slab B/map"
+	while ((getline line < scale) > 0) {
+		split(line, f, " ")
+		printf "%-8s %8d %4d %8d %8.1f %s %8.1f %s %10.1f %s %10.0f %8.1f %8.1f\n", f[1], f[2], f[3], f[4], f[5] / 1000, us, f[6] / 1000, us, f[7] / 1e6, ms, f[7] / f[5], f[8] / f[4], f[9] / f[4]
 	}
 }' >"$RUN/show"
 show "$RUN/show"
