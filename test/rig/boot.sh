@@ -100,12 +100,10 @@ arm64)
 	qemu=(qemu-system-aarch64 -M virt -cpu "max,pauth-impdef=on")
 	# QEMU 7.2's virt machine has a single UART for the guest (a second
 	# -serial goes to the secure world's UART, with secure=on, or
-	# nowhere), so the results travel on a virtio
-	# console, hvc0
-	# (Debian's arm64 kernel has VIRTIO_CONSOLE and VIRTIO_PCI built in):
-	# a channel of their own like x86's ttyS1, that kernel messages
-	# cannot interleave with, rather than tagged lines split out of the
-	# console.
+	# nowhere), so the results travel on a virtio console, hvc0 (Debian's
+	# arm64 kernel has VIRTIO_CONSOLE and VIRTIO_PCI built in): a channel
+	# of their own like x86's ttyS1, that kernel messages cannot
+	# interleave with, rather than tagged lines split out of the console.
 	guest="console=ttyAMA0 ksmvs.results=hvc0"
 	channels=(-serial "file:$console" -device virtio-serial-pci
 		-chardev "file,id=results,path=$results"

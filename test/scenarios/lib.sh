@@ -308,8 +308,8 @@ module_load() {
 	local t0
 	t0=$(now_ms)
 	if insmod "$MODULE" "$@" 2>"$RUN/insmod.err"; then
-		# (the clone guard's look-ups are most of it on 6.1, whose
-		# kallsyms look-up is a linear search)
+		# (wall clock: what a load costs, the clone guard's look-ups
+		# included, beside the other figures of the run)
 		echo "DATA module/load_ms $(($(now_ms) - t0))" >&3
 		return 0
 	fi
