@@ -2,12 +2,16 @@
 # Build the kernel's own KSM selftests, static, for the test guest (busybox,
 # no libc), from Debian's linux-source of the kernel being tested.
 #
-#   selftests.sh SERIES OUTDIR [VERSION]
+#   selftests.sh SERIES OUTDIR [VERSION [CROSS_ROOT]]
 #
 # SERIES is 6.1 (the tests live in tools/testing/selftests/vm there), 6.12
-# (.../mm, with ksm_functional_tests beside ksm_tests), or trixie or sid
-# (kernels.sh's names: the same as 6.12, from that release's
-# linux-source-X.Y, X.Y taken from VERSION, which they need). VERSION is the
+# (.../mm, with ksm_functional_tests beside ksm_tests), or trixie, sid or
+# arm64 (kernels.sh's names: the same as 6.12, from that release's
+# linux-source-X.Y, X.Y taken from VERSION, which they need; arm64's is
+# trixie's). arm64 also needs CROSS_ROOT, the cross root that built its
+# module (chroot.sh trixie KERNEL_RELEASE arm64): the tests are built
+# there with its cross compiler, against the release's libnuma-dev of the
+# architecture, unpacked into the root once. VERSION is the
 # kernel's package version (kernels.sh's DIR/version): its linux-source is
 # used while the archive has it, else the newest of the series. The package
 # is about 140 MB; only the tests' directory and the headers they include
@@ -16,20 +20,27 @@
 # OUTDIR gets the binaries and "version" (the linux-source version used).
 set -euo pipefail
 
-usage="usage: selftests.sh SERIES OUTDIR [VERSION]"
+usage="usage: selftests.sh SERIES OUTDIR [VERSION [CROSS_ROOT]]"
 series=${1:?$usage}
 outdir=${2:?$usage}
 want=${3:-}
+cross_root=${4:-}
 cache=${KSMVS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm-vmshare}
 aptdir=$cache/apt
 mirror=${KSMVS_DEBIAN_MIRROR:-http://deb.debian.org}
 pkg=linux-source-$series
+arch=amd64
 case $series in
-trixie | sid)
+trixie | sid | arm64)
 	[ -n "$want" ] || { echo "selftests: $series needs VERSION" >&2; exit 1; }
 	pkg=linux-source-$(echo "$want" | cut -d. -f1-2)
 	apt_release=$series
-	aptdir=$cache/apt-$series
+	if [ "$series" = arm64 ]; then
+		[ -d "$cross_root" ] || { echo "selftests: arm64 needs CROSS_ROOT" >&2; exit 1; }
+		arch=arm64
+		apt_release=trixie
+	fi
+	aptdir=$cache/apt-$apt_release
 	;;
 esac
 
@@ -49,7 +60,7 @@ case $series in
 	helpers=
 	ldlibs="-lrt -lpthread"
 	;;
-6.12 | trixie)
+6.12 | trixie | arm64)
 	testdir=tools/testing/selftests/mm
 	programs="ksm_tests ksm_functional_tests"
 	cflags="-Wall -O2 -U_FORTIFY_SOURCE"
@@ -65,9 +76,10 @@ sid)
 	helpers="vm_util.c hugepage_settings.c"
 	ldlibs="-lrt -lpthread -lm"
 	;;
-*) die "unknown series '$series' (known: 6.1, 6.12, trixie, sid)" ;;
+*) die "unknown series '$series' (known: 6.1, 6.12, trixie, sid, arm64)" ;;
 esac
-if [ ! -e /usr/include/numa.h ] || [ ! -e /usr/lib/x86_64-linux-gnu/libnuma.a ]; then
+if [ "$arch" = amd64 ] &&
+	{ [ ! -e /usr/include/numa.h ] || [ ! -e /usr/lib/x86_64-linux-gnu/libnuma.a ]; }; then
 	die "ksm_tests links libnuma statically: install libnuma-dev (test/rig/deps.sh)"
 fi
 
@@ -146,36 +158,75 @@ fix_to='{ prg_name, FORK_EXEC_CHILD_PRG_NAME, NULL }'
 # beside the binaries so that a change here rebuilds them.
 dir=$cache/selftests/$version
 src=$dir/src
-includes="-I $src -isystem $src/tools/include/uapi"
-recipe="gcc $cflags -static $includes PROGRAM.c $helpers $ldlibs (-lnuma for ksm_tests); fixed: $fix_to"
-if [ "$(cat "$dir/bin/recipe" 2>/dev/null)" != "$recipe" ]; then
-	rm -rf "$dir/bin.tmp"
-	mkdir -p "$dir/bin.tmp"
+bin=$dir/bin
+cc=gcc
+csrc=$src	# the sources where the compiler sees them
+numa=
+# run_cc DIR COMMAND...: a compiler command run in DIR, here or in the root
+run_cc() {
+	(cd "$1" && shift && "$@")
+}
+if [ "$arch" != amd64 ]; then
+	triplet=aarch64-linux-gnu
+	bin=$dir/bin-$arch
+	cc=$triplet-gcc
+	csrc=/tmp/ksmvs-selftests/src
+	numa=/opt/ksmvs-guest/numa
+	run_cc() {
+		chroot "$cross_root" env LC_ALL=C sh -c 'cd "$1" && shift && exec "$@"' sh "$@"
+	}
+fi
+includes="-I $csrc -isystem $csrc/tools/include/uapi${numa:+ -I $numa/usr/include -L $numa/usr/lib/$triplet}"
+recipe="$cc $cflags -static $includes PROGRAM.c $helpers $ldlibs (-lnuma for ksm_tests); fixed: $fix_to"
+if [ "$(cat "$bin/recipe" 2>/dev/null)" != "$recipe" ]; then
+	for p in $programs; do
+		if grep -qF "$fix_from" "$src/$testdir/$p.c"; then
+			sed "s/$fix_from/$fix_to/" "$src/$testdir/$p.c" >"$src/$testdir/$p.fixed.c"
+		fi
+	done
+	cout=$bin.tmp
+	if [ -n "$numa" ]; then
+		# the architecture's static libnuma, once per root (the root's
+		# apt knows the architecture: chroot.sh added it)
+		if [ ! -e "$cross_root$numa/usr/lib/$triplet/libnuma.a" ]; then
+			rm -rf "$cross_root$numa" "$cross_root/tmp/numa-debs"
+			mkdir -p "$cross_root/tmp/numa-debs"
+			chroot "$cross_root" sh -c "cd /tmp/numa-debs &&
+				apt-get -qq -o APT::Sandbox::User=root download libnuma-dev:$arch &&
+				dpkg-deb -x libnuma-dev_*.deb $numa" >&2 ||
+				die "cannot unpack libnuma-dev:$arch into $cross_root"
+			rm -rf "$cross_root/tmp/numa-debs"
+		fi
+		rm -rf "$cross_root/tmp/ksmvs-selftests"
+		mkdir -p "$cross_root/tmp/ksmvs-selftests/out"
+		cp -a "$src" "$cross_root/tmp/ksmvs-selftests/"
+		cout=/tmp/ksmvs-selftests/out
+	fi
+	rm -rf "$bin.tmp"
+	mkdir -p "$bin.tmp"
 	for p in $programs; do
 		libs=$ldlibs
 		[ "$p" = ksm_tests ] && libs="$libs -lnuma"
 		c=$p.c
-		if grep -qF "$fix_from" "$src/$testdir/$c"; then
-			c=$p.fixed.c
-			sed "s/$fix_from/$fix_to/" "$src/$testdir/$p.c" >"$src/$testdir/$c"
-		fi
+		[ -e "$src/$testdir/$p.fixed.c" ] && c=$p.fixed.c
 		# shellcheck disable=SC2086 # word lists on purpose
-		(cd "$src/$testdir" &&
-			gcc $cflags -static $includes -o "$dir/bin.tmp/$p" \
-				"$c" $helpers $libs) >"$dir/bin.tmp/$p.log" 2>&1 || {
-			cat "$dir/bin.tmp/$p.log" >&2
-			die "$p did not build from $pkg $version"
+		run_cc "$csrc/$testdir" $cc $cflags -static $includes -o "$cout/$p" \
+			"$c" $helpers $libs >"$bin.tmp/$p.log" 2>&1 || {
+			cat "$bin.tmp/$p.log" >&2
+			die "$p did not build from $pkg $version ($cc)"
 		}
+		[ -z "$numa" ] || cp "$cross_root$cout/$p" "$bin.tmp/"
 	done
-	echo "$recipe" >"$dir/bin.tmp/recipe"
-	rm -rf "${dir:?}/bin"
-	mv "$dir/bin.tmp" "$dir/bin"
+	[ -z "$numa" ] || rm -rf "$cross_root/tmp/ksmvs-selftests"
+	echo "$recipe" >"$bin.tmp/recipe"
+	rm -rf "$bin"
+	mv "$bin.tmp" "$bin"
 fi
 
 mkdir -p "$outdir"
 rm -f "$outdir"/*
 for p in $programs; do
-	install -m 0755 "$dir/bin/$p" "$outdir/$p"
+	install -m 0755 "$bin/$p" "$outdir/$p"
 done
 echo "$version" >"$outdir/version"
 log "$pkg $version: $programs"
