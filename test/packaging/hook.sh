@@ -52,9 +52,7 @@ dkms_in_root() {
 	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C "$scratch/src"
 	echo "$release" >"$scratch/kernel/release"
 	ln -s "/usr/src/linux-headers-$release" "$scratch/kernel/kdir"
-	# (dkms reads /proc: one of its own, gone with it)
-	unshare --mount-proc="$root/proc" chroot "$root" env LC_ALL=C \
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin bash "/tmp/${scratch##*/}/src/test/packaging/dkms.sh" \
+	test/rig/in-root.sh "$root" bash "/tmp/${scratch##*/}/src/test/packaging/dkms.sh" \
 		"/tmp/${scratch##*/}/kernel" "/tmp/${scratch##*/}/work"
 	status=$?
 	rm -rf "$work"

@@ -40,10 +40,7 @@ build_in_root() {
 	}
 	build=$(mktemp -d "$root/tmp/ksm-vmshare.XXXXXX") || return 1
 	cp -r "$work/src/." "$build/"
-	# objtool reads /proc: one of its own, in a mount namespace of this
-	# build's, gone with it
-	unshare --mount-proc="$root/proc" chroot "$root" env LC_ALL=C \
-		make -C "/usr/src/linux-headers-$release" "${cross[@]}" \
+	"$top/test/rig/in-root.sh" "$root" make -C "/usr/src/linux-headers-$release" "${cross[@]}" \
 		M="/tmp/${build##*/}" modules
 	status=$?
 	[ "$status" != 0 ] || cp "$build/ksm_vmshare.ko" "$work/src/"

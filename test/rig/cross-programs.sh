@@ -37,7 +37,7 @@ cp "$top/Makefile" "$build/"
 cp -r "$top/test/workload" "$top/test/oracle" "$build/test/"
 cp "$top"/tools/*.[ch] "$build/tools/"
 
-chroot "$root" env LC_ALL=C make -C "/tmp/${build##*/}" BUILD=out \
+"$top/test/rig/in-root.sh" "$root" make -C "/tmp/${build##*/}" BUILD=out \
 	CC="$triplet-gcc" programs tools/ksm-victim >"$out/build.log" 2>&1
 status=$?
 if [ "$status" != 0 ] || grep -q 'warning:' "$out/build.log"; then

@@ -173,7 +173,7 @@ if [ "$arch" != amd64 ]; then
 	csrc=/tmp/ksmvs-selftests/src
 	numa=/opt/ksmvs-guest/numa
 	run_cc() {
-		chroot "$cross_root" env LC_ALL=C sh -c 'cd "$1" && shift && exec "$@"' sh "$@"
+		"$(dirname "$0")/in-root.sh" "$cross_root" sh -c 'cd "$1" && shift && exec "$@"' sh "$@"
 	}
 fi
 includes="-I $csrc -isystem $csrc/tools/include/uapi${numa:+ -I $numa/usr/include -L $numa/usr/lib/$triplet}"
@@ -191,7 +191,7 @@ if [ "$(cat "$bin/recipe" 2>/dev/null)" != "$recipe" ]; then
 		if [ ! -e "$cross_root$numa/usr/lib/$triplet/libnuma.a" ]; then
 			rm -rf "$cross_root$numa" "$cross_root/tmp/numa-debs"
 			mkdir -p "$cross_root/tmp/numa-debs"
-			chroot "$cross_root" sh -c "cd /tmp/numa-debs &&
+			"$(dirname "$0")/in-root.sh" "$cross_root" sh -c "cd /tmp/numa-debs &&
 				apt-get -qq -o APT::Sandbox::User=root download libnuma-dev:$arch &&
 				dpkg-deb -x libnuma-dev_*.deb $numa" >&2 ||
 				die "cannot unpack libnuma-dev:$arch into $cross_root"
