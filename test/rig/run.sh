@@ -114,7 +114,6 @@ report_boot() {
 	count "$1/results.txt"
 }
 
-
 if [ "$unit" = 1 ]; then
 	make -s unit >build/unit.log 2>&1
 	unit_status=$?
@@ -211,6 +210,7 @@ for series in $series_list; do
 		continue
 	fi
 	qemu_initramfs=
+	started=()	# the scenarios booted, in order (not those whose initramfs failed)
 	for scenario in $scenarios; do
 		initramfs=$work/initramfs.cpio.gz
 		# scenarios with real QEMU VMs get the initramfs that carries QEMU
@@ -235,6 +235,7 @@ for series in $series_list; do
 			fi
 			qemu_initramfs=$initramfs
 		fi
+		started+=("$scenario")
 		if [ "$runs" = 1 ]; then
 			boot_in_lane "build/results/$release/$scenario" "$scenario" "$initramfs" \
 				"$release: $scenario"
@@ -247,7 +248,7 @@ for series in $series_list; do
 	done
 	wait
 	# the boots' outputs and counts, in the order they were started
-	for scenario in $scenarios; do
+	for scenario in "${started[@]}"; do
 		if [ "$runs" = 1 ]; then
 			out=build/results/$release/$scenario
 			report_boot "$out"
