@@ -161,7 +161,8 @@ src=$dir/src
 bin=$dir/bin
 cc=gcc
 csrc=$src	# the sources where the compiler sees them
-numa=
+numa=	# the architecture's libnuma in the root, when cross-building
+in_root=$(dirname "$0")/in-root.sh
 # run_cc DIR COMMAND...: a compiler command run in DIR, here or in the root
 run_cc() {
 	(cd "$1" && shift && "$@")
@@ -173,7 +174,7 @@ if [ "$arch" != amd64 ]; then
 	csrc=/tmp/ksmvs-selftests/src
 	numa=/opt/ksmvs-guest/numa
 	run_cc() {
-		"$(dirname "$0")/in-root.sh" "$cross_root" sh -c 'cd "$1" && shift && exec "$@"' sh "$@"
+		"$in_root" "$cross_root" sh -c 'cd "$1" && shift && exec "$@"' sh "$@"
 	}
 fi
 includes="-I $csrc -isystem $csrc/tools/include/uapi${numa:+ -I $numa/usr/include -L $numa/usr/lib/$triplet}"
@@ -185,13 +186,13 @@ if [ "$(cat "$bin/recipe" 2>/dev/null)" != "$recipe" ]; then
 		fi
 	done
 	cout=$bin.tmp
-	if [ -n "$numa" ]; then
+	if [ "$arch" != amd64 ]; then
 		# the architecture's static libnuma, once per root (the root's
 		# apt knows the architecture: chroot.sh added it)
 		if [ ! -e "$cross_root$numa/usr/lib/$triplet/libnuma.a" ]; then
 			rm -rf "$cross_root$numa" "$cross_root/tmp/numa-debs"
 			mkdir -p "$cross_root/tmp/numa-debs"
-			"$(dirname "$0")/in-root.sh" "$cross_root" sh -c "cd /tmp/numa-debs &&
+			"$in_root" "$cross_root" sh -c "cd /tmp/numa-debs &&
 				apt-get -qq -o APT::Sandbox::User=root download libnuma-dev:$arch &&
 				dpkg-deb -x libnuma-dev_*.deb $numa" >&2 ||
 				die "cannot unpack libnuma-dev:$arch into $cross_root"
@@ -215,9 +216,9 @@ if [ "$(cat "$bin/recipe" 2>/dev/null)" != "$recipe" ]; then
 			cat "$bin.tmp/$p.log" >&2
 			die "$p did not build from $pkg $version ($cc)"
 		}
-		[ -z "$numa" ] || cp "$cross_root$cout/$p" "$bin.tmp/"
+		[ "$arch" = amd64 ] || cp "$cross_root$cout/$p" "$bin.tmp/"
 	done
-	[ -z "$numa" ] || rm -rf "$cross_root/tmp/ksmvs-selftests"
+	[ "$arch" = amd64 ] || rm -rf "$cross_root/tmp/ksmvs-selftests"
 	echo "$recipe" >"$bin.tmp/recipe"
 	rm -rf "$bin"
 	mv "$bin.tmp" "$bin"
