@@ -24,7 +24,7 @@ WORKLOAD := test/workload/recipe.c
 ORACLE := test/oracle/oracle_core.c
 
 PROGRAMS := $(BUILD)/vmload $(BUILD)/ksm-oracle $(BUILD)/readas $(BUILD)/qmon \
-	    $(BUILD)/timeit $(BUILD)/mergers
+	    $(BUILD)/timeit $(BUILD)/mergers $(BUILD)/softoffline
 UNIT_TESTS := $(BUILD)/test_recipe $(BUILD)/test_oracle $(BUILD)/test_shadow \
 	      $(BUILD)/test_victim
 
@@ -54,6 +54,9 @@ $(BUILD)/mergers: test/workload/mergers.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/timeit: test/workload/timeit.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
+
+$(BUILD)/softoffline: test/workload/softoffline.c | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STATIC) -o $@ $<
 
 $(BUILD)/ksm-oracle: test/oracle/ksm-oracle.c $(ORACLE) test/oracle/oracle_core.h | $(BUILD)

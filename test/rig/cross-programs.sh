@@ -8,7 +8,8 @@
 #   cross-programs.sh KERNEL_DIR OUT_DIR     (KERNEL_DIR from kernels.sh)
 #
 # Leaves in OUT_DIR what initramfs.sh --arch ARCH takes as its BINDIR:
-# vmload, ksm-oracle, readas, qmon, timeit, mergers, ksm-victim, busybox;
+# vmload, ksm-oracle, readas, qmon, timeit, mergers, softoffline, ksm-victim,
+# busybox;
 # the log in OUT_DIR/build.log. Refuses warnings (the Makefile's -Werror).
 set -uo pipefail
 
@@ -45,7 +46,7 @@ if [ "$status" != 0 ] || grep -q 'warning:' "$out/build.log"; then
 	echo "cross-programs: the guest programs did not build cleanly ($out/build.log)" >&2
 	exit 1
 fi
-for program in vmload ksm-oracle readas qmon timeit mergers; do
+for program in vmload ksm-oracle readas qmon timeit mergers softoffline; do
 	cp "$build/out/$program" "$out/"
 done
 cp "$build/tools/ksm-victim" "$root/opt/ksmvs-guest/busybox" "$out/"

@@ -69,7 +69,7 @@ file -b "$stage/bin/busybox" | grep -q 'statically linked' || {
 }
 install -m 0755 "$top/test/rig/init" "$stage/init"
 install -m 0755 "$bindir"/vmload "$bindir"/ksm-oracle "$bindir"/readas "$bindir"/qmon "$bindir"/timeit "$bindir"/mergers \
-	"$victim" "$stage/ksmvs/bin/"
+	"$bindir"/softoffline "$victim" "$stage/ksmvs/bin/"
 # a program of another architecture would fail in the guest as "not found"
 for program in "$stage/bin/busybox" "$stage"/ksmvs/bin/*; do
 	file -b "$program" | grep -q "$machine" || {
