@@ -311,6 +311,41 @@ static void test_expect_chains(void)
 	CHECK_EQ(e.ksm_pages, 1);
 }
 
+/* A recipe scaled by 4 expects what the same recipe written 4 times smaller does. */
+static void test_scale(void)
+{
+	static struct recipe small;
+	struct recipe_expect scaled, written;
+	char err[256] = "";
+	int v;
+
+	CHECK_EQ(parse("vm a b\ngroup os pages=1000 a b\ngroup own pages=3 a*300\n"
+		       "unique heap pages=9 b\nzero empty pages=7 a b\n"
+		       "phase p\nwrite a os 401\n", &r, err, sizeof(err)), 0);
+	CHECK_EQ(parse("vm a b\ngroup os pages=250 a b\ngroup own pages=1 a*300\n"
+		       "unique heap pages=3 b\nzero empty pages=2 a b\n"
+		       "phase p\nwrite a os 101\n", &small, err, sizeof(err)), 0);
+	recipe_scale(&r, 4);
+	CHECK_EQ(r.groups[1].contents, 1);	/* rounded up, never 0 */
+	CHECK_EQ(r.groups[1].copies[0], 300);	/* the dup chain stays */
+	CHECK_EQ(r.actions[0].pages, 101);
+	CHECK_EQ(recipe_expect(&r, 0, RECIPE_MAX_PAGE_SHARING, &scaled), 0);
+	CHECK_EQ(recipe_expect(&small, 0, RECIPE_MAX_PAGE_SHARING, &written), 0);
+	CHECK_EQ(scaled.ksm_pages, written.ksm_pages);
+	CHECK_EQ(scaled.ksm_mappings, written.ksm_mappings);
+	for (v = 0; v < r.n_vms; v++) {
+		CHECK_EQ(scaled.vm[v].unique, written.vm[v].unique);
+		CHECK_EQ(scaled.vm[v].self_shared, written.vm[v].self_shared);
+		CHECK_EQ(scaled.vm[v].inter_shared, written.vm[v].inter_shared);
+		CHECK_EQ(scaled.vm[v].ksm_mapped, written.vm[v].ksm_mapped);
+		CHECK_EQ(scaled.vm[v].predicted_freed, written.vm[v].predicted_freed);
+	}
+	/* 1 (and 0) leave a recipe as it is */
+	recipe_scale(&r, 1);
+	recipe_scale(&r, 0);
+	CHECK_EQ(r.groups[0].contents, 250);
+}
+
 int main(void)
 {
 	test_parse_and_layout();
@@ -321,5 +356,6 @@ int main(void)
 	test_expect_phases();
 	test_expect_chains();
 	test_expect_late_start();
+	test_scale();
 	return unit_report("test_recipe");
 }

@@ -154,6 +154,25 @@ static int parse_vm(struct parser *p, char **tok, int n)
 	return 0;
 }
 
+/*
+ * recipe_scale: every size divided by divisor, rounded up, so that a slow
+ * kernel (the debug kernel) runs the same shapes smaller: group sizes and
+ * pages written. What makes a shape stay: copies per VM (dup chains past
+ * 256), which VMs hold what, the phases. Rounding up keeps every write
+ * within its group and every group at least one page.
+ */
+void recipe_scale(struct recipe *r, unsigned long divisor)
+{
+	int i;
+
+	if (divisor <= 1)
+		return;
+	for (i = 0; i < r->n_groups; i++)
+		r->groups[i].contents = (r->groups[i].contents + divisor - 1) / divisor;
+	for (i = 0; i < r->n_actions; i++)
+		r->actions[i].pages = (r->actions[i].pages + divisor - 1) / divisor;
+}
+
 /* "VM" or "VM*COPIES" into grp->copies. */
 static int parse_placement(struct parser *p, struct recipe_group *grp,
 			   char *spec)

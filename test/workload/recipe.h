@@ -85,6 +85,7 @@ int recipe_parse(FILE *in, struct recipe *r, char *err, size_t errlen);
 int recipe_parse_file(const char *path, struct recipe *r, char *err,
 		      size_t errlen);
 
+void recipe_scale(struct recipe *r, unsigned long divisor);
 int recipe_vm_index(const struct recipe *r, const char *name);
 /* The phase in which VM v starts, or -1 if it runs from the beginning. */
 int recipe_start_phase(const struct recipe *r, int v);

@@ -59,12 +59,20 @@ static void usage(void)
 	exit(2);
 }
 
+/*
+ * The recipe, scaled down by KSMVS_RECIPE_SCALE (the debug kernel's
+ * ksmvs.scale, exported by the scenarios' lib.sh): every subcommand reads
+ * it the same way, so the VMs and the expectation agree.
+ */
 static void load(const char *path, struct recipe *r)
 {
+	const char *scale = getenv("KSMVS_RECIPE_SCALE");
 	char err[256];
 
 	if (recipe_parse_file(path, r, err, sizeof(err)))
 		fatal(2, "%s: %s", path, err);
+	if (scale && *scale)
+		recipe_scale(r, strtoul(scale, NULL, 10));
 }
 
 static void print_count(long v)
