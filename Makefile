@@ -117,8 +117,10 @@ TEXTFILEDIR ?= /var/lib/prometheus/node-exporter
 DKMSDIR ?= /usr/src/ksm-vmshare-$(VERSION)
 UNITS := ksm-vmshare-exporter.service ksm-vmshare-exporter.timer
 # what the DKMS tree needs to build the module: the top Makefile's
-# "module" target and the kbuild objects it names
-DKMS_SOURCES := Kbuild Makefile $(wildcard module/*.[ch] include/ksm_vmshare/*.h)
+# "module" target and the kbuild objects it names; not the rig's planted
+# bugs (module/planted.c), which a user's host never gets
+DKMS_SOURCES := Kbuild Makefile \
+	$(filter-out module/planted.c,$(wildcard module/*.[ch] include/ksm_vmshare/*.h))
 
 install: install-tools install-modules-load
 

@@ -3,6 +3,7 @@
  * What the parts of the module share. Calls go one way, top to bottom:
  *
  *   main.c                      load and unload, parameters
+ *   planted.c                   the rig's planted bugs (test builds only)
  *   hooks.c  proc.c  repair.c   probes; /proc; the work item
  *                    walk.c     page tables -> mappings (for repair.c)
  *   track.c                     one lock: VMs, events, the per-scan check
@@ -188,6 +189,22 @@ int ksmvs_snapshot_sets(struct ksmvs_summary *sum, struct ksmvs_row **rows,
 			unsigned int *n_rows, struct shadow_set **sets,
 			unsigned long *n_sets);
 void ksmvs_release_rows(struct ksmvs_row *rows, unsigned int n_rows);
+
+#ifdef KSMVS_PLANTED_BUGS
+/* track.c: the planted bugs' way under the tracking lock */
+void ksmvs_track_locked_call(void (*fn)(void));
+/* planted.c */
+void ksmvs_planted_bugs_at_load(void);
+void ksmvs_planted_bugs_at_unload(void);
+#else
+static inline void ksmvs_planted_bugs_at_load(void)
+{
+}
+
+static inline void ksmvs_planted_bugs_at_unload(void)
+{
+}
+#endif
 
 /* walk.c */
 void ksmvs_discover_mms(void);

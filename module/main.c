@@ -60,6 +60,7 @@ static int __init ksmvs_init(void)
 	err = ksmvs_proc_init();
 	if (err)
 		goto out_hooks;
+	ksmvs_planted_bugs_at_load();
 	return 0;
 
 out_hooks:
@@ -72,6 +73,7 @@ out_hooks:
 
 static void __exit ksmvs_exit(void)
 {
+	ksmvs_planted_bugs_at_unload();
 	ksmvs_proc_exit();
 	ksmvs_hooks_unregister();
 	ksmvs_track_stop();

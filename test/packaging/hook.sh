@@ -96,6 +96,13 @@ packaging_kernel() {
 		echo "FAIL dkms-load/ko-is-dkms-build: guest loaded sha256 '$got', dkms installed $want" \
 			>>"$out/results.txt"
 	fi
+	# a user's build has none of the rig's planted bugs (module/planted.c)
+	if modinfo -F parm "$ko" | grep -q '^planted_bugs:'; then
+		echo "FAIL dkms-load/no-planted-bugs: the DKMS build has the planted_bugs parameter" \
+			>>"$out/results.txt"
+	else
+		echo "PASS dkms-load/no-planted-bugs" >>"$out/results.txt"
+	fi
 	count "$out/results.txt"
 	summary+=("$(printf '%-28s %-12s %-22s %4ss' "$release" dkms-load "$counted" \
 		$(($(date +%s) - t0)))")
