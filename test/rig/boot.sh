@@ -25,7 +25,13 @@ initramfs=${2:?}
 scenario=${3:?}
 outdir=${4:?}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+kernel_dir=$(dirname "$vmlinuz")
 limit=${KSMVS_TIMEOUT:-$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null || echo 300)}
+# the debug kernel (debug-kernel.sh) runs everything several times slower
+# and asks for its own options (slub_debug, a console that shows lockdep's
+# warning-level reports): files beside its image
+limit=$((limit * $(cat "$kernel_dir/timeout-factor" 2>/dev/null || echo 1)))
+kernel_cmdline=$(cat "$kernel_dir/cmdline" 2>/dev/null)
 # a scenario's own guest RAM in MiB (file memory) and kernel options (file
 # cmdline), for the bench's largest VMs and its view of the slab caches
 memory=$(cat "$top/test/scenarios/$scenario/memory" 2>/dev/null || echo 2048)
@@ -81,14 +87,15 @@ if [ "${KSMVS_ICOUNT:-0}" = 1 ]; then
 	icount_arg=" ksmvs.icount=1"	# the guest's figures are instructions
 fi
 
-arch=$(cat "$(dirname "$vmlinuz")/arch" 2>/dev/null || echo amd64)
+arch=$(cat "$kernel_dir/arch" 2>/dev/null || echo amd64)
 case $arch in
 amd64)
 	# no_timer_check: on a loaded host, TCG can be too slow for the
 	# boot-time check that the timer interrupt arrives through the
 	# IO-APIC, and the guest panics before init ("IO-APIC + timer doesn't
 	# work!"); the check proves nothing about a virtual machine's timer.
-	qemu=(qemu-system-x86_64 -cpu max)
+	# (the debug kernel asks for max,la57=off: its file qemu-cpu says why)
+	qemu=(qemu-system-x86_64 -cpu "$(cat "$kernel_dir/qemu-cpu" 2>/dev/null || echo max)")
 	guest="console=ttyS0 no_timer_check"
 	channels=(-serial "file:$console" -serial "file:$results")
 	;;
@@ -119,17 +126,35 @@ timeout --foreground -k 10 "$limit" \
 	"${qemu[@]}" -accel "$accel" "${icount[@]}" -m "$memory" -smp "$smp" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initramfs" \
-	-append "$guest panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${scenario_cmdline:+ $scenario_cmdline}${KSMVS_APPEND:+ $KSMVS_APPEND}" \
+	-append "$guest panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1 loglevel=4 ksmvs.scenario=$scenario$icount_arg${kernel_cmdline:+ $kernel_cmdline}${scenario_cmdline:+ $scenario_cmdline}${KSMVS_APPEND:+ $KSMVS_APPEND}" \
 	"${channels[@]}" \
 	</dev/null >"$outdir/qemu.log" 2>&1
 qemu_status=$?
 
 # A probe that fails to register is a problem, except the one the faults
 # scenario asks for on purpose. (arm64 says "Call trace:", and its oops
-# "Internal error: Oops".)
-problems=$(grep -E 'BUG:|WARNING:|Oops|Call [Tt]race|Kernel panic|register_kprobe|cannot probe|blocked for more than' "$console" |
+# "Internal error: Oops".) The debug kernel's detectors mostly say "BUG:"
+# (KASAN, KFENCE, sleeping in atomic context) or "WARNING:" (lockdep);
+# list corruption, RCU stalls and the leaks the guest's init finds after
+# unloading the module (kmemleak) are named here too.
+problems=$(grep -E 'BUG:|WARNING:|Oops|Call [Tt]race|Kernel panic|register_kprobe|cannot probe|blocked for more than|list_(add|del) corruption|list_add double add|detected stall|unreferenced object|possible circular locking|inconsistent lock state' "$console" |
 	grep -v 'cannot probe ksmvs_no_such_function' | head -n 5)
+# A scenario that plants bugs (planted) expects each detector's report:
+# its file console-expects says "NAME REGEX" per line; the reports are then
+# what it wants, not problems.
+expects=$top/test/scenarios/$scenario/console-expects
 status=0
+if [ -f "$expects" ]; then
+	problems=
+	while read -r name regex; do
+		if grep -qE "$regex" "$console"; then
+			echo "PASS $scenario/$name" >>"$results"
+		else
+			echo "FAIL $scenario/$name: no \"$regex\" on the console" >>"$results"
+			status=1
+		fi
+	done <"$expects"
+fi
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
 	echo "FAIL $scenario/boot: no end after ${limit} s (hung)" >>"$results"
 	status=1

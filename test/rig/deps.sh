@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
 	make gcc gcc-12 libc6-dev	# tools, tests; Debian's kernels build with gcc-12
 	libelf1 dwarves			# kbuild's objtool; pahole for 6.12's BTF step
+	flex bison bc libelf-dev libssl-dev	# building the debug kernel (debug-kernel.sh)
 	busybox-static cpio gzip file	# the guest's initramfs
 	xz-utils kmod			# the kernel's own modules: .ko.xz on 6.12; modinfo
 	qemu-system-x86			# the guest

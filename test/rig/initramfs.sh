@@ -85,7 +85,11 @@ done
 # scenarios that need them (zram), loaded in the order its "order" names
 if [ -n "${KSMVS_KMODS:-}" ]; then
 	mkdir -p "$stage/ksmvs/kmods"
-	cp "$KSMVS_KMODS"/order "$KSMVS_KMODS"/*.ko "$stage/ksmvs/kmods/"
+	cp "$KSMVS_KMODS"/order "$stage/ksmvs/kmods/"
+	# (a kernel with them built in, the debug kernel, has none)
+	for ko in "$KSMVS_KMODS"/*.ko; do
+		[ ! -e "$ko" ] || cp "$ko" "$stage/ksmvs/kmods/"
+	done
 fi
 if [ -n "$selftests" ]; then
 	mkdir -p "$stage/ksmvs/selftests"

@@ -63,9 +63,14 @@ module_load fail_alloc_every=3 || exit 1
 check_eq faults/proc_mode "-r--------" "$(ls -l "$PROC" | cut -c1-10)"
 check_eq faults/non_root_read EACCES "$(readas 65534 "$PROC")"
 start_vms ./recipe || exit 1
-wait_until 60 "state degraded nomem" \
-	sh -c "grep -qx '# state: degraded nomem' $PROC"
-check_eq faults/degraded "degraded nomem" "$(module_key state)"
+# nomem, or already repairing what the failures lost: the debug kernel's
+# polls came too rarely to see nomem in 60 s, only the repairs it starts
+wait_until 60 "state degraded nomem or repairing" \
+	sh -c "grep -qxE '# state: degraded (nomem|repairing)' $PROC"
+case $(module_key state) in
+"degraded nomem" | "degraded repairing") pass faults/degraded ;;
+*) fail faults/degraded "expected degraded nomem or repairing, got $(module_key state)" ;;
+esac
 [ "$(module_key alloc_failures)" -gt 0 ]
 check_eq faults/alloc_failures_counted 0 $?
 echo 0 >/sys/module/ksm_vmshare/parameters/fail_alloc_every
