@@ -239,13 +239,6 @@ for series in $series_list; do
 	qemu_initramfs=
 	started=()	# the scenarios booted, in order (not those whose initramfs failed)
 	for scenario in $kernel_scenarios; do
-		# a scenario that cannot yet show what it must on an architecture
-		# says why in its file not-on-ARCH; the summary shows it skipped
-		if [ -e "test/scenarios/$scenario/not-on-$arch" ]; then
-			summary+=("$(printf '%-28s %-12s skipped: %s' "$release" "$scenario" \
-				"$(head -n 1 "test/scenarios/$scenario/not-on-$arch")")")
-			continue
-		fi
 		# a scenario for some kernels only (planted: the debug kernel's)
 		only=test/scenarios/$scenario/only-on
 		[ ! -f "$only" ] || grep -qxF "$series" "$only" || continue
