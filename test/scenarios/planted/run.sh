@@ -17,6 +17,14 @@ else
 	fail planted/load "insmod failed: $(cat "$RUN/insmod.err")"
 	exit 1
 fi
+# slub_debug=FZPU (debug-kernel.sh) names the module's caches and KSM's:
+# each must have every check on
+for cache in ksmvs_page ksmvs_pair ksmvs_map ksm_rmap_item ksm_stable_node; do
+	for check in sanity_checks red_zone poison store_user; do
+		check_eq "planted/slub_debug/$cache/$check" 1 \
+			"$(cat "/sys/kernel/slab/$cache/$check" 2>&1)"
+	done
+done
 # the leak shows once the module is gone: the guest's init scans for it
 rmmod ksm_vmshare && pass planted/unload || fail planted/unload "rmmod failed"
 exit $FAILED
