@@ -30,8 +30,11 @@ limit=${KSMVS_TIMEOUT:-$(cat "$top/test/scenarios/$scenario/timeout" 2>/dev/null
 # the debug kernel (debug-kernel.sh) runs everything several times slower
 # and asks for its own options (slub_debug, a console that shows lockdep's
 # warning-level reports): files beside its image
-limit=$((limit * $(cat "$kernel_dir/timeout-factor" 2>/dev/null || echo 1)))
+timeout_factor=$(cat "$kernel_dir/timeout-factor" 2>/dev/null || echo 1)
+limit=$((limit * timeout_factor))
 kernel_cmdline=$(cat "$kernel_dir/cmdline" 2>/dev/null)
+# the scenarios' own waits inside the guest stretch by as much (lib.sh)
+[ "$timeout_factor" = 1 ] || kernel_cmdline="$kernel_cmdline ksmvs.timeout_factor=$timeout_factor"
 # a scenario's own guest RAM in MiB (file memory) and kernel options (file
 # cmdline), for the bench's largest VMs and its view of the slab caches
 memory=$(cat "$top/test/scenarios/$scenario/memory" 2>/dev/null || echo 2048)

@@ -13,6 +13,10 @@ FAILED=0
 # factor, so the VMs and the expectation agree.
 KSMVS_RECIPE_SCALE=$(sed -n 's/.*ksmvs\.scale=\([0-9]*\).*/\1/p' /proc/cmdline)
 export KSMVS_RECIPE_SCALE
+# and waits longer for everything, by the factor boot.sh stretches the
+# whole boot's limit by (ksmvs.timeout_factor)
+WAIT_FACTOR=$(sed -n 's/.*ksmvs\.timeout_factor=\([0-9]*\).*/\1/p' /proc/cmdline)
+WAIT_FACTOR=${WAIT_FACTOR:-1}
 
 pass() {
 	echo "PASS $1" >&3
@@ -50,7 +54,7 @@ now_ms() {
 
 # wait_until TIMEOUT_S DESCRIPTION COMMAND...: poll COMMAND until it succeeds
 wait_until() {
-	local limit=$(($(now_ms) + $1 * 1000)) what=$2
+	local limit=$(($(now_ms) + $1 * 1000 * WAIT_FACTOR)) what=$2
 	shift 2
 	while ! "$@"; do
 		if [ "$(now_ms)" -gt "$limit" ]; then
@@ -148,7 +152,7 @@ ksm_counters() {
 # scan that ends first and the next one can both change nothing while
 # merges are still to come. Bounded by TIMEOUT_S (default 300).
 wait_quiesce() {
-	local limit=$(($(now_ms) + ${1:-300} * 1000)) start=$(now_ms)
+	local limit=$(($(now_ms) + ${1:-300} * 1000 * WAIT_FACTOR)) start=$(now_ms)
 	local last scans now
 	last=$(ksm_counters)
 	scans=$(ksm full_scans)
