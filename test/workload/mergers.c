@@ -281,8 +281,15 @@ static int cmd_hold(long mib)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		fatal("mmap: %s", strerror(errno));
-	/* distinct non-zero content: nothing for KSM or the zero page */
-	for (size_t off = 0; off < len; off += sizeof(long))
+	/*
+	 * Every page faulted in by one call where the kernel has it (5.14+):
+	 * a fault per page costs seconds on the debug kernel. Then a distinct
+	 * non-zero word a page, so that no page is the zero page (nor could
+	 * KSM merge one: the memory is not mergeable).
+	 */
+	if (madvise(mem, len, MADV_POPULATE_WRITE) && errno != EINVAL)
+		fatal("madvise(MADV_POPULATE_WRITE): %s", strerror(errno));
+	for (size_t off = 0; off < len; off += 4096)
 		*(long *)(mem + off) = (long)off + 1;
 	say("ready %d\n", (int)getpid());
 	while (wait_signal(&set) == SIGUSR1)

@@ -43,15 +43,21 @@ start_in_cgroup() {
 # swap_round WHEN: the module loaded early (before the VMs) or late
 # (while their pages are swapped out)
 swap_round() {
-	local when=$1 out
+	local when=$1 out used anon
 	ksm_setup
 	echo max >"$CG/vms/memory.max"
 	[ "$when" = early ] && { module_load || return 1; }
 	start_in_cgroup || return 1
 	wait_quiesce || return 1
-	# squeeze: most of the VMs' pages, KSM pages among them, go out
-	echo 8M >"$CG/vms/memory.max"
-	wait_until 60 "pages to go out to swap" sh -c "[ \$(awk '\$1 == \"SwapFree:\" { f = \$2 } \$1 == \"SwapTotal:\" { t = \$2 } END { print t - f }' /proc/meminfo) -gt 4096 ]" ||
+	# squeeze out three quarters of the VMs' anonymous memory, KSM pages
+	# among it, whatever the recipes' scale (lib.sh): what else the cgroup
+	# is charged (page tables, kernel memory, more on the debug kernel)
+	# cannot go to swap, and squeezing that too calls the OOM killer.
+	# Wait for at least a quarter of it in swap.
+	used=$(cat "$CG/vms/memory.current")
+	anon=$(awk '$1 == "anon" { print $2 }' "$CG/vms/memory.stat")
+	echo $((used - anon * 3 / 4)) >"$CG/vms/memory.max"
+	wait_until 60 "pages to go out to swap" sh -c "[ \$(awk '\$1 == \"SwapFree:\" { f = \$2 } \$1 == \"SwapTotal:\" { t = \$2 } END { print t - f }' /proc/meminfo) -gt $((anon / 4 / 1024)) ]" ||
 		return 1
 	out=$(swapped_pages)
 	[ "$when" = late ] && { module_load || return 1; }
