@@ -40,15 +40,15 @@ unit=1
 packaging=1
 # What the debug kernel runs when -s does not say. 5-20 times slower than
 # a stock kernel under TCG even at a quarter of the recipes' sizes
-# (debug-kernel.sh), all 21 of its scenarios take about 4,600 s of boots:
-# with the five stock kernels that is more than CI's 90 minutes on two
-# cores (README). So every run boots baseline (joins, leaves, drops),
+# (debug-kernel.sh), all 21 of its scenarios take an estimated 4,500 s of
+# boots on an idle machine (twice that with five guests at once): with
+# the five stock kernels more than CI's 90 minutes on two cores (README). So every run boots baseline (joins, leaves, drops),
 # faults (failed allocations, repairs) and planted (the detectors fire),
 # and one of three shares of the others, in turn by the commit's number
 # (git rev-list --count HEAD): any three commits in a row run every
 # scenario on it. KSMVS_DEBUG_SHARE=0, 1 or 2 picks a share, =all runs
-# them all. The shares are about 1,500 s of boots each (from one boot
-# of each scenario there).
+# them all. The shares are about a third of those boots each (from one
+# boot of each scenario there).
 debug_always="baseline faults planted"
 debug_shares=(
 	"selftests thpchurn demo sets example"
