@@ -13,6 +13,14 @@ FAILED=0
 # factor, so the VMs and the expectation agree.
 KSMVS_RECIPE_SCALE=$(sed -n 's/.*ksmvs\.scale=\([0-9]*\).*/\1/p' /proc/cmdline)
 export KSMVS_RECIPE_SCALE
+
+# scaled N: N divided by the recipes' scale, rounded up as recipe_scale()
+# rounds group sizes, for an expectation that follows the recipe
+scaled() {
+	local by=${KSMVS_RECIPE_SCALE:-1}
+	[ "$by" -ge 1 ] || by=1
+	echo $((($1 + by - 1) / by))
+}
 # and waits longer for everything, by the factor boot.sh stretches the
 # whole boot's limit by (ksmvs.timeout_factor)
 WAIT_FACTOR=$(sed -n 's/.*ksmvs\.timeout_factor=\([0-9]*\).*/\1/p' /proc/cmdline)

@@ -13,9 +13,7 @@ compare_module dupchain/module
 # a chain per content of webchain (2 of them, 1 at a scale of 2 or more:
 # lib.sh) and one for crosschain, each of two dups (300 mappings, 256 a
 # dup)
-scale=${KSMVS_RECIPE_SCALE:-1}
-[ "$scale" -ge 1 ] || scale=1
-want_chains=$(((2 + scale - 1) / scale + 1))
+want_chains=$(($(scaled 2) + 1))
 want_dups=$((2 * want_chains))
 chains=$(ksm stable_node_chains)
 dups=$(ksm stable_node_dups)

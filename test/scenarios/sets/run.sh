@@ -59,9 +59,7 @@ report "$RUN/verdicts"
 # (cost: pages moved, unique + ksm_mapped; then fewer VMs; then more freed)
 # 4200 pages: more than any set without both clones frees, less than the
 # template (4096) and their data; a scaled recipe (lib.sh) scales it too
-scale=${KSMVS_RECIPE_SCALE:-1}
-[ "$scale" -ge 1 ] || scale=1
-need=$(((4200 + scale - 1) / scale))
+need=$(scaled 4200)
 awk -v need="$need" 'FILENAME == ARGV[1] && $1 ~ /^[0-9]+$/ { moved[$1] = $2 + $5; next }
 	$2 == "freed_by_evicting:" && $4 >= need {
 		n = split($3, pids, ","); m = 0
