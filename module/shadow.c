@@ -5,70 +5,38 @@
  */
 #include <ksm_vmshare/shadow.h>
 
-/**
- * struct shadow_pair - how many mappings one VM has on one KSM page
- * @next: the page's next pair
- * @vm: which VM
- * @count: its mappings of the page, at least 1
- */
-struct shadow_pair {
-	struct shadow_pair *next;
-	struct shadow_vm *vm;
-	unsigned long count;
-};
-
-/**
- * struct shadow_map - one mapping of a KSM page
- * @next: the page's next mapping
- * @key: page-aligned virtual address | VM index
- */
-struct shadow_map {
-	struct shadow_map *next;
-	unsigned long key;
-};
-
-/**
- * struct shadow_page - one KSM page (one stable node)
- * @node: the stable node; the hash key
- * @hash_next: chain in the bucket
- * @pairs: one per VM mapping it
- * @maps: every mapping
- * @set: its VMs' set record (or the shadow's star or lost record)
- * @n_vms: length of @pairs
- * @n_maps: length of @maps
- */
-struct shadow_page {
-	const void *node;
-	struct shadow_page *hash_next;
-	struct shadow_pair *pairs;
-	struct shadow_map *maps;
-	struct shadow_set *set;
-	unsigned int n_vms;
-	unsigned long n_maps;
-};
+#define GOLDEN_RATIO_64 0x61C8864680B583EBULL
+#define INDEX_MASK	((unsigned long)SHADOW_MAX_VMS - 1)
+#define SLOT_SPILLED	((uintptr_t)1)
+#define MIN_REC_BITS	6
 
 size_t shadow_obj_size(enum shadow_obj kind)
 {
+	if (kind >= SHADOW_OBJ_SPILL)
+		return (size_t)16 << (kind - SHADOW_OBJ_SPILL);
 	switch (kind) {
-	case SHADOW_OBJ_PAGE:
-		return sizeof(struct shadow_page);
-	case SHADOW_OBJ_PAIR:
-		return sizeof(struct shadow_pair);
-	case SHADOW_OBJ_MAP:
-		return sizeof(struct shadow_map);
 	case SHADOW_OBJ_SET:
 		return sizeof(struct shadow_set);
+	case SHADOW_OBJ_REC:
+		return sizeof(struct shadow_rec);
 	default:
 		return sizeof(struct shadow_vm);
 	}
 }
 
-#define GOLDEN_RATIO_64 0x61C8864680B583EBULL
-
-static unsigned int hash_bits(const void *p, unsigned int bits)
+static u32 hash32(unsigned long long x)
 {
-	return (unsigned int)(((unsigned long long)(uintptr_t)p *
-			       GOLDEN_RATIO_64) >> (64 - bits));
+	return (u32)((x * GOLDEN_RATIO_64) >> 32);
+}
+
+/*
+ * A number below n from a 32-bit hash, by multiplication rather than a
+ * mask, so that a table may have any size: growing by a factor below 2
+ * keeps the load (and the bytes per page) within a narrow band.
+ */
+static unsigned long reduce(u32 h, unsigned long n)
+{
+	return (unsigned long)(((unsigned long long)h * n) >> 32);
 }
 
 static void *obj_alloc(struct shadow *s, enum shadow_obj kind)
@@ -87,38 +55,23 @@ static void obj_free(struct shadow *s, enum shadow_obj kind, void *obj)
 }
 
 void shadow_init(struct shadow *s, const struct shadow_ops *ops,
-		 struct shadow_page **buckets, unsigned int bucket_bits)
+		 struct shadow_page *slots, unsigned long n_slots,
+		 struct shadow_rec **recs, unsigned int rec_bits)
 {
-	unsigned int i;
-
+	memset(s, 0, sizeof(*s));
 	s->ops = ops;
-	s->buckets = buckets;
-	s->bucket_bits = bucket_bits;
-	s->old_buckets = NULL;
-	s->old_bits = 0;
-	s->moved = 0;
-	for (i = 0; i < SHADOW_VM_BUCKETS; i++)
-		s->vm_buckets[i] = NULL;
-	for (i = 0; i < SHADOW_MAX_VMS; i++)
-		s->vms[i] = NULL;
-	s->n_vms = 0;
-	s->ksm_pages = 0;
-	s->ksm_mappings = 0;
-	for (i = 0; i < SHADOW_NR_OBJ; i++)
-		s->objects[i] = 0;
-	for (i = 0; i < SHADOW_SET_BUCKETS; i++)
-		s->set_buckets[i] = NULL;
-	s->n_sets = 0;
+	s->slots = slots;
+	s->n_slots = n_slots;
+	s->recs = recs;
+	s->rec_bits = rec_bits;
 	s->set_max = SHADOW_SET_MAX;
-	s->star.pages = 0;
-	s->star.n = 0;
-	s->lost.pages = 0;
-	s->lost.n = 0;
 }
+
+/* --- VMs ------------------------------------------------------------ */
 
 static unsigned int vm_bucket(const void *mm)
 {
-	return hash_bits(mm, 6);	/* 64 == SHADOW_VM_BUCKETS */
+	return hash32((uintptr_t)mm) >> 26;	/* 64 == SHADOW_VM_BUCKETS */
 }
 
 struct shadow_vm *shadow_vm_find(struct shadow *s, const void *mm)
@@ -145,11 +98,9 @@ struct shadow_vm *shadow_vm_add(struct shadow *s, const void *mm)
 	vm = obj_alloc(s, SHADOW_OBJ_VM);
 	if (!vm)
 		return NULL;
+	memset(vm, 0, sizeof(*vm));
 	vm->mm = mm;
 	vm->index = index;
-	vm->counts.self_shared = 0;
-	vm->counts.inter_shared = 0;
-	vm->counts.ksm_mapped = 0;
 	vm->hash_next = s->vm_buckets[vm_bucket(mm)];
 	s->vm_buckets[vm_bucket(mm)] = vm;
 	s->vms[index] = vm;
@@ -157,41 +108,391 @@ struct shadow_vm *shadow_vm_add(struct shadow *s, const void *mm)
 	return vm;
 }
 
-/* The bucket of node: in the old array while the growth has not moved it. */
-static struct shadow_page **bucket_of(struct shadow *s, const void *node)
+bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
 {
-	if (s->old_buckets) {
-		unsigned int old = hash_bits(node, s->old_bits);
+	struct shadow_vm **vp;
 
-		if (old >= s->moved)
-			return &s->old_buckets[old];
-	}
-	return &s->buckets[hash_bits(node, s->bucket_bits)];
+	if (vm->counts.ksm_mapped || vm->window || vm->n_recs)
+		return false;
+	for (vp = &s->vm_buckets[vm_bucket(vm->mm)]; *vp != vm;
+	     vp = &(*vp)->hash_next)
+		;
+	*vp = vm->hash_next;
+	s->vms[vm->index] = NULL;
+	s->n_vms--;
+	obj_free(s, SHADOW_OBJ_VM, vm);
+	return true;
 }
 
-static struct shadow_page **page_slot(struct shadow *s, const void *node)
-{
-	struct shadow_page **slot = bucket_of(s, node);
+/* --- the page table ------------------------------------------------- */
 
-	while (*slot && (*slot)->node != node)
-		slot = &(*slot)->hash_next;
-	return slot;
+static const void *page_node(const struct shadow_page *page)
+{
+	return (const void *)(page->key & ~SLOT_SPILLED);
+}
+
+static bool slot_live(const struct shadow_page *page)
+{
+	return page->key && page->key != SHADOW_SLOT_MOVED;
+}
+
+static unsigned long home_of(const void *node, unsigned long n)
+{
+	return reduce(hash32((uintptr_t)node), n);
+}
+
+/* Linear probing in one table; NULL if node is not in it. */
+static struct shadow_page *probe(struct shadow *s, struct shadow_page *t,
+				 unsigned long n, const void *node)
+{
+	unsigned long i = home_of(node, n), left = n;
+
+	for (; left && t[i].key; left--) {
+		s->probes++;
+		if (t[i].key != SHADOW_SLOT_MOVED && page_node(&t[i]) == node)
+			return &t[i];
+		if (++i == n)
+			i = 0;
+	}
+	return NULL;
+}
+
+/* The page of node, in the table or, while it is resized, the old one. */
+static struct shadow_page *find_page(struct shadow *s, const void *node)
+{
+	struct shadow_page *page = probe(s, s->slots, s->n_slots, node);
+
+	if (!page && s->old_slots)
+		page = probe(s, s->old_slots, s->n_old, node);
+	return page;
 }
 
 bool shadow_has_page(struct shadow *s, const void *node)
 {
-	return *page_slot(s, node);
+	return find_page(s, node);
 }
 
-static struct shadow_pair *find_pair(struct shadow_page *page,
-				     const struct shadow_vm *vm)
+/*
+ * A free slot for a new page of node, NULL if the table is too full:
+ * at most 95% of the (new) table, so that a resize always has room for
+ * the pages it moves and probing stays short while growth waits.
+ */
+static struct shadow_page *insert_slot(struct shadow *s, const void *node)
 {
-	struct shadow_pair *pair;
+	unsigned long i, n = s->n_slots;
 
-	for (pair = page->pairs; pair; pair = pair->next)
-		if (pair->vm == vm)
-			return pair;
+	if ((s->used + 1) * 100 > n * 95)
+		return NULL;
+	for (i = home_of(node, n); s->slots[i].key; i = i + 1 == n ? 0 : i + 1)
+		s->probes++;
+	s->used++;
+	return &s->slots[i];
+}
+
+static bool cyclic_between(unsigned long i, unsigned long k, unsigned long j)
+{
+	return i <= j ? i < k && k <= j : i < k || k <= j;
+}
+
+/*
+ * Take a page out of its table. In the table being resized from, the slot
+ * is only marked (nothing is inserted there, so probes stay right); in the
+ * table proper, the pages after it in its cluster move back (no
+ * tombstones), each never before its home slot.
+ */
+static void delete_slot(struct shadow *s, struct shadow_page *page)
+{
+	struct shadow_page *t = s->slots;
+	unsigned long n = s->n_slots, i, j;
+
+	s->used--;
+	if (s->old_slots && page >= s->old_slots &&
+	    page < s->old_slots + s->n_old) {
+		memset(page, 0, sizeof(*page));
+		page->key = SHADOW_SLOT_MOVED;
+		return;
+	}
+	i = page - t;
+	j = i;
+	memset(&t[i], 0, sizeof(t[i]));
+	for (;;) {
+		j = j + 1 == n ? 0 : j + 1;
+		if (!t[j].key)
+			break;
+		s->probes++;
+		if (cyclic_between(i, home_of(page_node(&t[j]), n), j))
+			continue;
+		t[i] = t[j];
+		memset(&t[j], 0, sizeof(t[j]));
+		i = j;
+	}
+}
+
+unsigned long shadow_wanted_slots(const struct shadow *s)
+{
+	unsigned long n = s->n_slots, want;
+
+	if (s->old_slots)
+		return 0;
+	if (s->used * 100 <= n * SHADOW_LOAD_MAX &&
+	    (s->used * 100 >= n * SHADOW_LOAD_MIN || n <= SHADOW_MIN_SLOTS))
+		return 0;
+	want = s->used * 100 / SHADOW_LOAD_AIM + 1;
+	if (want < SHADOW_MIN_SLOTS)
+		want = SHADOW_MIN_SLOTS;
+	return want == n ? 0 : want;
+}
+
+void shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
+			 unsigned long n)
+{
+	s->old_slots = s->slots;
+	s->n_old = s->n_slots;
+	s->moved = 0;
+	s->slots = slots;
+	s->n_slots = n;
+}
+
+struct shadow_page *shadow_resize_step(struct shadow *s, unsigned long n)
+{
+	struct shadow_page *old = s->old_slots;
+
+	for (; s->moved < s->n_old && n; s->moved++, n--) {
+		struct shadow_page *from = &old[s->moved], *to;
+		unsigned long i;
+
+		if (!slot_live(from))
+			continue;
+		for (i = home_of(page_node(from), s->n_slots); s->slots[i].key;
+		     i = i + 1 == s->n_slots ? 0 : i + 1)
+			s->probes++;
+		to = &s->slots[i];
+		*to = *from;
+		memset(from, 0, sizeof(*from));
+		from->key = SHADOW_SLOT_MOVED;
+	}
+	if (s->moved < s->n_old)
+		return NULL;
+	s->old_slots = NULL;
+	s->n_old = 0;
+	s->moved = 0;
+	return old;
+}
+
+/* --- a page's (VM, count) pairs ------------------------------------- */
+
+#define PAIR_COUNT(w)		((w) & SHADOW_COUNT_MAX)
+#define PAIR_INDEX(w)		((w) >> 20)
+#define PAIR(index, count)	((u32)(index) << 20 | (count))
+#define SPILL_LOG(sp)		((sp)[0] & 0xff)
+#define SPILL_VMS(sp)		((sp)[0] >> 8)
+/* Spills this small are searched whole; larger ones kept 3/4 full. */
+#define SPILL_DENSE_LOG		4
+
+static bool spilled(const struct shadow_page *page)
+{
+	return page->key & SLOT_SPILLED;
+}
+
+/* Pair words of a spill: 1 .. m. */
+static unsigned long spill_words(const u32 *sp)
+{
+	return (1UL << SPILL_LOG(sp)) - 1;
+}
+
+/* Most VMs a spill of 1 << log words holds. */
+static unsigned long spill_room(unsigned int log)
+{
+	unsigned long m = (1UL << log) - 1;
+
+	return log <= SPILL_DENSE_LOG ? m : m * 3 / 4;
+}
+
+static unsigned long spill_home(unsigned int index, unsigned long m)
+{
+	return 1 + reduce(hash32(index + 1ULL), m);
+}
+
+static unsigned int page_vms(const struct shadow_page *page)
+{
+	if (spilled(page))
+		return SPILL_VMS(page->spill);
+	return !!page->pair[0] + !!page->pair[1];
+}
+
+/* The pair word of index on the page, or NULL. */
+static u32 *pair_find(struct shadow *s, struct shadow_page *page,
+			   unsigned int index)
+{
+	u32 *sp;
+	unsigned long m, i, left;
+
+	if (!spilled(page)) {
+		s->probes++;
+		if (page->pair[0] && PAIR_INDEX(page->pair[0]) == index)
+			return &page->pair[0];
+		if (page->pair[1] && PAIR_INDEX(page->pair[1]) == index)
+			return &page->pair[1];
+		return NULL;
+	}
+	sp = page->spill;
+	m = spill_words(sp);
+	for (i = spill_home(index, m), left = m; left && sp[i]; left--) {
+		s->probes++;
+		if (PAIR_INDEX(sp[i]) == index)
+			return &sp[i];
+		if (++i > m)
+			i = 1;
+	}
 	return NULL;
+}
+
+static u32 *spill_put(struct shadow *s, u32 *sp, u32 word)
+{
+	unsigned long m = spill_words(sp), i;
+
+	for (i = spill_home(PAIR_INDEX(word), m); sp[i]; i = i == m ? 1 : i + 1)
+		s->probes++;
+	sp[i] = word;
+	sp[0] += 1 << 8;
+	return &sp[i];
+}
+
+static void spill_free(struct shadow *s, u32 *sp)
+{
+	obj_free(s, SHADOW_OBJ_SPILL + SPILL_LOG(sp) - 2, sp);
+}
+
+/*
+ * A spill of 1 << log words with the page's pairs in it, and the page
+ * pointing at it; false (nothing changed) if it cannot be allocated.
+ * O(VMs on the page), amortized O(1) per arrival or departure.
+ */
+static bool spill_resize(struct shadow *s, struct shadow_page *page,
+			 unsigned int log)
+{
+	u32 *sp = obj_alloc(s, SHADOW_OBJ_SPILL + log - 2), *old;
+	unsigned long i;
+
+	if (!sp)
+		return false;
+	sp[0] = log;
+	if (!spilled(page)) {
+		for (i = 0; i < 2; i++)
+			if (page->pair[i])
+				spill_put(s, sp, page->pair[i]);
+		page->spill = sp;
+		page->key |= SLOT_SPILLED;
+		return true;
+	}
+	old = page->spill;
+	for (i = 1; i <= spill_words(old); i++)
+		if (old[i])
+			spill_put(s, sp, old[i]);
+	spill_free(s, old);
+	page->spill = sp;
+	return true;
+}
+
+/*
+ * A new pair (index, 1) on the page: its word, or NULL if out of memory.
+ * (A count of 0 would make VM 0's word 0, which means unused.)
+ */
+static u32 *pair_add(struct shadow *s, struct shadow_page *page,
+			  unsigned int index)
+{
+	unsigned int log;
+
+	if (!spilled(page)) {
+		if (!page->pair[0]) {
+			page->pair[0] = PAIR(index, 1);
+			return &page->pair[0];
+		}
+		if (!page->pair[1]) {
+			page->pair[1] = PAIR(index, 1);
+			return &page->pair[1];
+		}
+		if (!spill_resize(s, page, 2))
+			return NULL;
+	} else if (SPILL_VMS(page->spill) + 1 >
+		   spill_room(SPILL_LOG(page->spill))) {
+		log = SPILL_LOG(page->spill) + 1;
+		if (log - 2 >= SHADOW_SPILL_KINDS || !spill_resize(s, page, log))
+			return NULL;
+	}
+	return spill_put(s, page->spill, PAIR(index, 1));
+}
+
+/*
+ * Remove the pair at word (its count already 0). Back to inline at two
+ * VMs; a spill at most an eighth full is halved if memory allows.
+ */
+static void pair_del(struct shadow *s, struct shadow_page *page,
+		     u32 *word)
+{
+	u32 *sp = page->spill;
+	unsigned long m, i, j;
+	unsigned int log;
+
+	if (!spilled(page)) {
+		*word = 0;
+		return;
+	}
+	m = spill_words(sp);
+	i = word - sp;
+	j = i;
+	sp[i] = 0;	/* a hole, so that the shift ends even in a full spill */
+	for (;;) {	/* the backward shift of delete_slot() */
+		j = j == m ? 1 : j + 1;
+		if (!sp[j])
+			break;
+		s->probes++;
+		if (cyclic_between(i, spill_home(PAIR_INDEX(sp[j]), m), j))
+			continue;
+		sp[i] = sp[j];
+		sp[j] = 0;
+		i = j;
+	}
+	sp[0] -= 1 << 8;
+	if (SPILL_VMS(sp) <= 2) {
+		u32 keep[2] = { 0, 0 };
+
+		for (i = 1, j = 0; i <= m; i++)
+			if (sp[i])
+				keep[j++] = sp[i];
+		page->key &= ~SLOT_SPILLED;
+		page->pair[0] = keep[0];
+		page->pair[1] = keep[1];
+		spill_free(s, sp);
+		return;
+	}
+	log = SPILL_LOG(sp);
+	if (log > 2 && SPILL_VMS(sp) * 8 <= m)
+		spill_resize(s, page, log - 1);	/* a failure keeps it larger */
+}
+
+/* The i-th used pair word of the page, for i from 0: NULL past the end. */
+static u32 *pair_at(struct shadow_page *page, unsigned long *i)
+{
+	if (!spilled(page)) {
+		for (; *i < 2; ++*i)
+			if (page->pair[*i])
+				return &page->pair[(*i)++];
+		return NULL;
+	}
+	for (; *i < spill_words(page->spill); ++*i)
+		if (page->spill[*i + 1])
+			return &page->spill[++*i];
+	return NULL;
+}
+
+unsigned long shadow_page_count(struct shadow *s, const struct shadow_vm *vm,
+				const void *node)
+{
+	struct shadow_page *page = find_page(s, node);
+	u32 *w = page ? pair_find(s, page, vm->index) : NULL;
+
+	return w ? PAIR_COUNT(*w) : 0;
 }
 
 /* --- sets of VMs --------------------------------------------------- */
@@ -231,7 +532,7 @@ static struct shadow_set *set_get(struct shadow *s, const struct set_key *key)
 	if (key->n > s->set_max)
 		return &s->star;
 	bucket = &s->set_buckets[set_bucket(key->hash)];
-	for (set = *bucket; set; set = set->hash_next)
+	for (set = *bucket; set; set = set->hash_next, s->probes++)
 		if (set->hash == key->hash && set->n == key->n &&
 		    !memcmp(set->members, key->members,
 			    key->n * sizeof(key->members[0])))
@@ -308,21 +609,22 @@ static void key_remove(struct set_key *key, unsigned int index)
 
 /*
  * The key of the page's VMs as its pairs list them, O(VMs on the page):
- * for a page whose set record is not a real one (star, lost, none yet).
+ * for a page whose set record is not a real one (lost, none yet). Never
+ * for star, so at most set_max + 1 VMs.
  */
-static void key_from_pairs(const struct shadow_page *page,
-			   struct set_key *key)
+static void key_from_pairs(struct shadow_page *page, struct set_key *key)
 {
-	const struct shadow_pair *pair;
+	unsigned long i = 0;
+	u32 *w;
 
 	key->hash = 0;
 	key->n = 0;
-	for (pair = page->pairs; pair; pair = pair->next)
-		key_add(key, pair->vm->index);
+	while ((w = pair_at(page, &i)))
+		key_add(key, PAIR_INDEX(*w));
 }
 
 /* The key of the page's set before a change: O(members) from its record. */
-static void key_of_page(const struct shadow *s, const struct shadow_page *page,
+static void key_of_page(const struct shadow *s, struct shadow_page *page,
 			struct set_key *key)
 {
 	const struct shadow_set *set = page->set;
@@ -336,17 +638,21 @@ static void key_of_page(const struct shadow *s, const struct shadow_page *page,
 	memcpy(key->members, set->members, set->n * sizeof(set->members[0]));
 }
 
-/* A VM starts mapping the page: it was mapped by n_vms - 1 VMs before. */
-static void vm_arrives(struct shadow_page *page, struct shadow_vm *vm)
+/*
+ * A VM starts mapping the page: n VMs mapped it before, and its pair is
+ * in already (two VMs: both inline).
+ */
+static void vm_arrives(struct shadow *s, struct shadow_page *page,
+		       unsigned int n, struct shadow_vm *vm)
 {
-	if (page->n_vms == 1) {
+	if (n == 0) {
 		vm->counts.self_shared++;
 		return;
 	}
-	if (page->n_vms == 2) {
+	if (n == 1) {
 		/* the one VM that was alone on the page is not any more */
-		struct shadow_vm *other = page->pairs->vm == vm ?
-			page->pairs->next->vm : page->pairs->vm;
+		unsigned int j = PAIR_INDEX(page->pair[0]) == vm->index;
+		struct shadow_vm *other = s->vms[PAIR_INDEX(page->pair[j])];
 
 		other->counts.self_shared--;
 		other->counts.inter_shared++;
@@ -354,125 +660,115 @@ static void vm_arrives(struct shadow_page *page, struct shadow_vm *vm)
 	vm->counts.inter_shared++;
 }
 
-/* A VM stops mapping the page: n_vms VMs are left. */
-static void vm_departs(struct shadow_page *page, struct shadow_vm *vm)
+/* A VM stops mapping the page: n VMs are left (its pair is gone). */
+static void vm_departs(struct shadow *s, struct shadow_page *page,
+		       unsigned int n, struct shadow_vm *vm)
 {
-	if (page->n_vms == 0) {
+	if (n == 0) {
 		vm->counts.self_shared--;
 		return;
 	}
 	vm->counts.inter_shared--;
-	if (page->n_vms == 1) {
-		struct shadow_vm *other = page->pairs->vm;
+	if (n == 1) {
+		unsigned long i = 0;
+		struct shadow_vm *other = s->vms[PAIR_INDEX(*pair_at(page, &i))];
 
 		other->counts.inter_shared--;
 		other->counts.self_shared++;
 	}
 }
 
-int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
-		const void *node)
+/*
+ * A page of one KSM node is created (not found before): stale records of
+ * a dropped page at that address could now pass for live ones, so their
+ * VMs can no longer trust their windows.
+ */
+static void node_reborn(struct shadow *s, const void *node)
 {
-	struct shadow_page **slot = page_slot(s, node);
-	struct shadow_page *page = *slot, *new_page = NULL;
-	struct shadow_pair *pair = NULL, *new_pair = NULL;
-	unsigned long key = addr | vm->index;
+	unsigned int i = 0;
+
+	while (i < s->n_stale) {
+		struct shadow_stale *st = &s->stale[i];
+		struct shadow_vm *vm = s->vms[st->index];
+
+		if (st->node != node) {
+			i++;
+			continue;
+		}
+		if (vm && vm->window == SHADOW_WINDOW_WALK)
+			vm->dirty = true;
+		*st = s->stale[--s->n_stale];
+	}
+}
+
+/* One more mapping of vm on the page of node, with no record: see join. */
+static int count_join(struct shadow *s, struct shadow_vm *vm,
+		      const void *node)
+{
+	struct shadow_page *page = find_page(s, node);
 	struct shadow_set *set = NULL;
-	struct shadow_map *map;
+	struct set_key sk = { 0 };
+	unsigned int n = 0;
+	u32 *w = NULL;
 
 	if (page) {
-		for (map = page->maps; map; map = map->next)
-			if (map->key == key)
-				return 0;
-		pair = find_pair(page, vm);
+		w = pair_find(s, page, vm->index);
+		n = page_vms(page);
 	}
-	/*
-	 * Allocate everything first: a failure must change nothing. A VM
-	 * new on the page moves the page to another set.
-	 */
-	if (!pair) {
-		struct set_key sk = { 0 };
-
-		if (page)
-			key_of_page(s, page, &sk);
-		key_add(&sk, vm->index);
-		set = set_get(s, &sk);
-		if (!set)
-			return -ENOMEM;
-	}
-	map = obj_alloc(s, SHADOW_OBJ_MAP);
-	if (!page) {
-		new_page = obj_alloc(s, SHADOW_OBJ_PAGE);
-		page = new_page;
-	}
-	if (!pair) {
-		new_pair = obj_alloc(s, SHADOW_OBJ_PAIR);
-		pair = new_pair;
-	}
-	if (!map || !page || !pair) {
-		if (map)
-			obj_free(s, SHADOW_OBJ_MAP, map);
-		if (new_page)
-			obj_free(s, SHADOW_OBJ_PAGE, new_page);
-		if (new_pair)
-			obj_free(s, SHADOW_OBJ_PAIR, new_pair);
-		if (set)
+	if (w && PAIR_COUNT(*w) == SHADOW_COUNT_MAX)
+		return -ENOMEM;		/* max_page_sharing above 2^20 */
+	if (!w) {
+		/* allocate everything first: a failure must change nothing */
+		if (page && page->set == &s->star) {
+			set = &s->star;
+		} else {
+			if (page)
+				key_of_page(s, page, &sk);
+			key_add(&sk, vm->index);
+			set = set_get(s, &sk);
+			if (!set)
+				return -ENOMEM;
+		}
+		if (!page) {
+			page = insert_slot(s, node);
+			if (!page) {
+				set_put(s, set);
+				return -ENOMEM;
+			}
+			page->key = (uintptr_t)node;
+			page->set = NULL;
+			page->pair[0] = 0;
+			page->pair[1] = 0;
+			s->ksm_pages++;
+			if (s->n_stale)
+				node_reborn(s, node);
+		}
+		w = pair_add(s, page, vm->index);
+		if (!w) {
 			set_put(s, set);	/* frees it if it was made here */
-		return -ENOMEM;
-	}
-
-	if (new_page) {
-		new_page->node = node;
-		new_page->hash_next = NULL;
-		new_page->pairs = NULL;
-		new_page->maps = NULL;
-		new_page->set = NULL;
-		new_page->n_vms = 0;
-		new_page->n_maps = 0;
-		*slot = new_page;
-		s->ksm_pages++;
-	}
-	map->key = key;
-	map->next = page->maps;
-	page->maps = map;
-	page->n_maps++;
-	if (new_pair) {
-		new_pair->vm = vm;
-		new_pair->count = 0;
-		new_pair->next = page->pairs;
-		page->pairs = new_pair;
-		page->n_vms++;
-		vm_arrives(page, vm);
+			return -ENOMEM;		/* (a new page has two pairs) */
+		}
+		vm_arrives(s, page, n, vm);
 		set_move(s, page, set);
+	} else {
+		(*w)++;
 	}
-	pair->count++;
 	vm->counts.ksm_mapped++;
 	s->ksm_mappings++;
 	return 1;
 }
 
-static void free_page(struct shadow *s, struct shadow_page **slot)
-{
-	struct shadow_page *page = *slot;
-
-	*slot = page->hash_next;
-	if (page->set) {
-		page->set->pages--;
-		set_put(s, page->set);
-	}
-	obj_free(s, SHADOW_OBJ_PAGE, page);
-	s->ksm_pages--;
-}
-
 /*
- * The page's set after vm's pair went from its list. A record that cannot
+ * The page's set after a VM's pair went, n VMs left. A record that cannot
  * be allocated leaves the page in lost: a departure cannot be refused.
  */
 static void set_after_departure(struct shadow *s, struct shadow_page *page,
-				const struct shadow_vm *vm)
+				unsigned int n, const struct shadow_vm *vm)
 {
 	struct set_key sk;
 
+	if (page->set == &s->star && n > s->set_max)
+		return;
 	if (real_set(s, page->set)) {
 		key_of_page(s, page, &sk);
 		key_remove(&sk, vm->index);
@@ -482,179 +778,337 @@ static void set_after_departure(struct shadow *s, struct shadow_page *page,
 	set_move(s, page, set_get(s, &sk));
 }
 
-/*
- * n of vm's mappings of the page in *slot are gone, already unlinked and
- * freed: update the VM's pair, the counts and, if it has none left, the
- * page.
- */
-static void maps_gone(struct shadow *s, struct shadow_vm *vm,
-		      struct shadow_page **slot, unsigned long n)
+/* Free the page's slot (no pair left): out of its set, out of the table. */
+static void page_gone(struct shadow *s, struct shadow_page *page)
 {
-	struct shadow_page *page = *slot;
-	struct shadow_pair **pp, *pair;
-
-	page->n_maps -= n;
-	vm->counts.ksm_mapped -= n;
-	s->ksm_mappings -= n;
-	for (pp = &page->pairs; (*pp)->vm != vm; pp = &(*pp)->next)
-		;
-	pair = *pp;
-	pair->count -= n;
-	if (!pair->count) {
-		*pp = pair->next;
-		obj_free(s, SHADOW_OBJ_PAIR, pair);
-		page->n_vms--;
-		vm_departs(page, vm);
-		if (page->n_vms)
-			set_after_departure(s, page, vm);
+	if (page->set) {
+		page->set->pages--;
+		set_put(s, page->set);
 	}
-	if (!page->n_maps)
-		free_page(s, slot);
+	if (spilled(page))
+		spill_free(s, page->spill);
+	s->ksm_pages--;
+	delete_slot(s, page);
+}
+
+/* k of vm's mappings of the page (pair word w) are gone. */
+static void count_remove(struct shadow *s, struct shadow_vm *vm,
+			 struct shadow_page *page, u32 *w,
+			 unsigned long k)
+{
+	unsigned int n;
+
+	*w -= k;
+	vm->counts.ksm_mapped -= k;
+	s->ksm_mappings -= k;
+	if (PAIR_COUNT(*w))
+		return;
+	pair_del(s, page, w);
+	n = page_vms(page);
+	if (!n) {
+		vm->counts.self_shared--;
+		page_gone(s, page);
+		return;
+	}
+	vm_departs(s, page, n, vm);
+	set_after_departure(s, page, n, vm);
+}
+
+/* --- window records -------------------------------------------------- */
+
+static unsigned long rec_hash(unsigned long key, const void *node)
+{
+	return hash32(key ^ (uintptr_t)node * GOLDEN_RATIO_64);
+}
+
+/* The chain of (key, node): in the old buckets while not yet moved. */
+static struct shadow_rec **rec_bucket(struct shadow *s, unsigned long key,
+				      const void *node)
+{
+	u32 h = rec_hash(key, node);
+
+	if (s->old_recs) {
+		unsigned long old = h >> (32 - s->old_rec_bits);
+
+		if (old >= s->recs_moved)
+			return &s->old_recs[old];
+	}
+	return &s->recs[h >> (32 - s->rec_bits)];
+}
+
+static struct shadow_rec **rec_find(struct shadow *s, unsigned long key,
+				    const void *node)
+{
+	struct shadow_rec **rp = rec_bucket(s, key, node);
+
+	for (; *rp; rp = &(*rp)->next) {
+		s->probes++;
+		if ((*rp)->key == key && (*rp)->node == node)
+			break;
+	}
+	return rp;
+}
+
+static void rec_del(struct shadow *s, struct shadow_rec **rp)
+{
+	struct shadow_rec *rec = *rp;
+	struct shadow_vm *vm = s->vms[rec->key & INDEX_MASK];
+
+	*rp = rec->next;
+	vm->n_recs--;
+	s->n_recs--;
+	obj_free(s, SHADOW_OBJ_REC, rec);
+}
+
+/*
+ * A record of a window VM is live when its VM still has a pair on its
+ * page: every pair of a walked VM is made of its records. One whose page
+ * was dropped is stale; node_reborn() marks the VM dirty if the page's
+ * address comes back before the record goes.
+ */
+static bool rec_live(struct shadow *s, const struct shadow_vm *vm,
+		     const void *node)
+{
+	return shadow_page_count(s, vm, node) > 0;
+}
+
+int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
+		const void *node)
+{
+	unsigned long key = addr | vm->index;
+	struct shadow_rec **rp, *rec;
+	int ret;
+
+	if (vm->window == SHADOW_WINDOW_NONE)
+		return count_join(s, vm, node);
+	if (vm->window == SHADOW_WINDOW_FORGET)
+		return 0;	/* the walk that follows sees it, or it went */
+	rp = rec_find(s, key, node);
+	if (*rp) {
+		if (rec_live(s, vm, node))
+			return 0;	/* the walk saw the pte before the join */
+		rec_del(s, rp);
+	}
+	rec = obj_alloc(s, SHADOW_OBJ_REC);
+	if (!rec)
+		return -ENOMEM;
+	ret = count_join(s, vm, node);
+	if (ret < 0) {
+		obj_free(s, SHADOW_OBJ_REC, rec);
+		return ret;
+	}
+	rp = rec_bucket(s, key, node);
+	rec->key = key;
+	rec->node = node;
+	rec->next = *rp;
+	*rp = rec;
+	vm->n_recs++;
+	s->n_recs++;
+	return 1;
 }
 
 bool shadow_leave(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		  const void *node)
 {
-	struct shadow_page **slot = page_slot(s, node);
-	struct shadow_page *page = *slot;
-	unsigned long key = addr | vm->index;
-	struct shadow_map **mp, *map;
+	struct shadow_page *page;
+	struct shadow_rec **rp = NULL;
+	u32 *w;
 
-	if (!page)
+	if (vm->window == SHADOW_WINDOW_FORGET)
 		return false;
-	for (mp = &page->maps; *mp && (*mp)->key != key; mp = &(*mp)->next)
-		;
-	map = *mp;
-	if (!map)
+	if (vm->window == SHADOW_WINDOW_WALK) {
+		rp = rec_find(s, addr | vm->index, node);
+		if (!*rp)
+			return false;	/* never seen: its pte changed first */
+	}
+	page = find_page(s, node);
+	w = page ? pair_find(s, page, vm->index) : NULL;
+	if (rp)
+		rec_del(s, rp);		/* live, or stale and useless */
+	if (!w)
 		return false;
-	*mp = map->next;
-	obj_free(s, SHADOW_OBJ_MAP, map);
-	maps_gone(s, vm, slot, 1);
+	count_remove(s, vm, page, w, 1);
 	return true;
-}
-
-/* Free every mapping and pair of the page, and the page itself. */
-static long drop_page(struct shadow *s, struct shadow_page **slot)
-{
-	struct shadow_page *page = *slot;
-	long mappings = page->n_maps;
-	bool alone = page->n_vms == 1;
-
-	while (page->maps) {
-		struct shadow_map *map = page->maps;
-
-		page->maps = map->next;
-		obj_free(s, SHADOW_OBJ_MAP, map);
-	}
-	while (page->pairs) {
-		struct shadow_pair *pair = page->pairs;
-		struct shadow_counts *c = &pair->vm->counts;
-
-		page->pairs = pair->next;
-		c->ksm_mapped -= pair->count;
-		if (alone)
-			c->self_shared--;
-		else
-			c->inter_shared--;
-		obj_free(s, SHADOW_OBJ_PAIR, pair);
-	}
-	s->ksm_mappings -= mappings;
-	free_page(s, slot);
-	return mappings;
 }
 
 long shadow_drop_page(struct shadow *s, const void *node)
 {
-	struct shadow_page **slot = page_slot(s, node);
+	struct shadow_page *page = find_page(s, node);
+	unsigned int n;
+	unsigned long i = 0;
+	long mappings = 0;
+	u32 *w;
 
-	if (!*slot)
+	if (!page)
 		return -1;
-	return drop_page(s, slot);
-}
+	n = page_vms(page);
+	while ((w = pair_at(page, &i))) {
+		struct shadow_vm *vm = s->vms[PAIR_INDEX(*w)];
+		unsigned long k = PAIR_COUNT(*w);
 
-void shadow_clear(struct shadow *s)
-{
-	unsigned int b, i;
-
-	for (b = 0; b < 1U << s->bucket_bits; b++)
-		while (s->buckets[b])
-			drop_page(s, &s->buckets[b]);
-	for (b = s->moved; s->old_buckets && b < 1U << s->old_bits; b++)
-		while (s->old_buckets[b])
-			drop_page(s, &s->old_buckets[b]);
-	for (i = 0; i < SHADOW_MAX_VMS; i++) {
-		if (!s->vms[i])
+		vm->counts.ksm_mapped -= k;
+		if (n == 1)
+			vm->counts.self_shared--;
+		else
+			vm->counts.inter_shared--;
+		mappings += k;
+		if (vm->window != SHADOW_WINDOW_WALK)
 			continue;
-		s->vms[i]->counts.self_shared = 0;
-		s->vms[i]->counts.inter_shared = 0;
-		s->vms[i]->counts.ksm_mapped = 0;
-	}
-}
-
-/* Unlink and free vm's mappings of one page: how many there were. */
-static unsigned long unlink_vm_maps(struct shadow *s, struct shadow_page *page,
-				    const struct shadow_vm *vm)
-{
-	const unsigned long index_mask = SHADOW_MAX_VMS - 1;
-	struct shadow_map **mp = &page->maps;
-	unsigned long n = 0;
-
-	while (*mp) {
-		struct shadow_map *map = *mp;
-
-		if ((map->key & index_mask) == vm->index) {
-			*mp = map->next;
-			obj_free(s, SHADOW_OBJ_MAP, map);
-			n++;
+		/* its records of this page stay behind: see node_reborn() */
+		if (s->n_stale < SHADOW_STALE_MAX) {
+			s->stale[s->n_stale].node = node;
+			s->stale[s->n_stale].index = vm->index;
+			s->n_stale++;
 		} else {
-			mp = &map->next;
+			vm->dirty = true;
 		}
 	}
-	return n;
+	s->ksm_mappings -= mappings;
+	page_gone(s, page);
+	return mappings;
+}
+
+/* --- the walk window ------------------------------------------------- */
+
+bool shadow_window_begin(struct shadow *s, struct shadow_vm *vm)
+{
+	(void)s;
+	if (vm->window || vm->n_recs)
+		return false;
+	vm->window = SHADOW_WINDOW_FORGET;
+	vm->dirty = false;
+	return true;
+}
+
+/*
+ * Whether a bounded step over the page table may stop before slot c: only
+ * just after an empty slot. A page at or after c then has its home slot
+ * at or after c, and a deletion never moves a page before its home, so
+ * no page not yet visited can slip behind the cursor between two steps.
+ */
+static bool may_stop_before(const struct shadow *s, unsigned long c)
+{
+	return c == 0 || !s->slots[c - 1].key;
 }
 
 bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
-			   unsigned int *cursor, unsigned long budget)
+			   unsigned long *cursor, unsigned long budget)
 {
-	unsigned int end = 1U << s->bucket_bits;
 	unsigned long seen = 0;
 
-	if (s->old_buckets)
+	if (s->old_slots || vm->window != SHADOW_WINDOW_FORGET)
 		return false;
-	/* whole buckets, until about budget mappings have been looked at */
+	while (*cursor < s->n_slots) {
+		struct shadow_page *page = &s->slots[*cursor];
+		u32 *w;
+		bool last;
+
+		if (seen >= budget && may_stop_before(s, *cursor))
+			return false;
+		seen++;
+		s->probes++;
+		w = page->key ? pair_find(s, page, vm->index) : NULL;
+		if (!w) {
+			++*cursor;
+			continue;
+		}
+		/*
+		 * Removing the page moves the next one of its cluster here:
+		 * then look at this slot again.
+		 */
+		last = page_vms(page) == 1;
+		count_remove(s, vm, page, w, PAIR_COUNT(*w));
+		if (!last)
+			++*cursor;
+	}
+	/* its events were ignored meanwhile: no pair of it can be left */
+	vm->window = SHADOW_WINDOW_WALK;
+	return true;
+}
+
+bool shadow_window_end(struct shadow *s, struct shadow_vm *vm)
+{
+	bool dirty = vm->dirty;
+	unsigned int i = 0;
+
+	while (i < s->n_stale) {
+		if (s->stale[i].index == vm->index)
+			s->stale[i] = s->stale[--s->n_stale];
+		else
+			i++;
+	}
+	vm->window = SHADOW_WINDOW_NONE;
+	vm->dirty = false;
+	return dirty;
+}
+
+/* Records of VMs out of their walk window, left to free. */
+static bool recs_to_purge(const struct shadow *s)
+{
+	unsigned int i;
+
+	if (!s->n_recs)
+		return false;
+	for (i = 0; i < SHADOW_MAX_VMS; i++)
+		if (s->vms[i] && s->vms[i]->n_recs &&
+		    s->vms[i]->window != SHADOW_WINDOW_WALK)
+			return true;
+	return false;
+}
+
+bool shadow_window_purge_step(struct shadow *s, unsigned long *cursor,
+			      unsigned long budget)
+{
+	unsigned long end = 1UL << s->rec_bits, seen = 0;
+
+	if (s->old_recs)
+		return false;
+	if (*cursor == 0 && !recs_to_purge(s))
+		return true;
 	for (; *cursor < end && seen < budget; ++*cursor) {
-		struct shadow_page **slot = &s->buckets[*cursor];
+		struct shadow_rec **rp = &s->recs[*cursor];
 
-		while (*slot) {
-			struct shadow_page *page = *slot;
-			unsigned long gone;
+		while (*rp) {
+			const struct shadow_vm *vm =
+				s->vms[(*rp)->key & INDEX_MASK];
 
-			seen += 1 + page->n_maps;
-			gone = unlink_vm_maps(s, page, vm);
-			if (gone)
-				maps_gone(s, vm, slot, gone);
-			/* maps_gone() may have freed the page in *slot */
-			if (*slot == page)
-				slot = &page->hash_next;
+			seen++;
+			if (vm->window == SHADOW_WINDOW_WALK)
+				rp = &(*rp)->next;
+			else
+				rec_del(s, rp);
 		}
 	}
 	return *cursor == end;
 }
 
-bool shadow_vm_remove(struct shadow *s, struct shadow_vm *vm)
-{
-	struct shadow_vm **vp;
+/* --- whole-map operations -------------------------------------------- */
 
-	if (vm->counts.ksm_mapped)
-		return false;
-	for (vp = &s->vm_buckets[vm_bucket(vm->mm)]; *vp != vm;
-	     vp = &(*vp)->hash_next)
-		;
-	*vp = vm->hash_next;
-	s->vms[vm->index] = NULL;
-	s->n_vms--;
-	obj_free(s, SHADOW_OBJ_VM, vm);
-	return true;
+void shadow_clear(struct shadow *s)
+{
+	unsigned long i;
+
+	for (i = 0; i < s->n_slots; ) {
+		struct shadow_page *page = &s->slots[i];
+
+		if (!page->key) {
+			i++;
+			continue;
+		}
+		page_gone(s, page);	/* may move another page here */
+	}
+	for (i = 0; i < 1UL << s->rec_bits; i++)
+		while (s->recs[i])
+			rec_del(s, &s->recs[i]);
+	s->ksm_mappings = 0;
+	s->n_stale = 0;
+	for (i = 0; i < SHADOW_MAX_VMS; i++) {
+		if (!s->vms[i])
+			continue;
+		memset(&s->vms[i]->counts, 0, sizeof(s->vms[i]->counts));
+		s->vms[i]->window = SHADOW_WINDOW_NONE;
+		s->vms[i]->dirty = false;
+	}
 }
 
 const struct shadow_set *shadow_set_next(const struct shadow *s,
@@ -671,69 +1125,84 @@ const struct shadow_set *shadow_set_next(const struct shadow *s,
 	return NULL;
 }
 
-bool shadow_sets_fix_step(struct shadow *s, unsigned int *cursor,
+bool shadow_sets_fix_step(struct shadow *s, unsigned long *cursor,
 			  unsigned long budget)
 {
-	unsigned int end = 1U << s->bucket_bits;
 	unsigned long seen = 0;
 
-	if (s->old_buckets)
+	if (s->old_slots)
 		return false;
-	for (; *cursor < end && seen < budget && s->lost.pages; ++*cursor) {
-		struct shadow_page *page;
+	for (; *cursor < s->n_slots && s->lost.pages; ++*cursor) {
+		struct shadow_page *page = &s->slots[*cursor];
+		struct set_key sk;
 
-		for (page = s->buckets[*cursor]; page; page = page->hash_next) {
-			struct set_key sk;
-
-			seen += 1 + page->n_vms;
-			if (page->set != &s->lost)
-				continue;
-			key_from_pairs(page, &sk);
-			set_move(s, page, set_get(s, &sk));
-		}
+		if (seen >= budget && may_stop_before(s, *cursor))
+			return false;
+		seen++;
+		if (!page->key || page->set != &s->lost)
+			continue;
+		seen += page_vms(page);
+		key_from_pairs(page, &sk);
+		set_move(s, page, set_get(s, &sk));
 	}
-	return *cursor == end || !s->lost.pages;
+	return true;
 }
 
-unsigned int shadow_wanted_bucket_bits(const struct shadow *s)
+unsigned int shadow_wanted_rec_bits(const struct shadow *s)
 {
-	unsigned int bits = s->bucket_bits;
+	unsigned int bits = s->rec_bits;
 
-	if (s->old_buckets || s->ksm_pages <= 1L << bits || bits >= 30)
+	if (s->old_recs || s->n_recs <= 1UL << bits || bits >= 30)
 		return 0;
-	while (s->ksm_pages > 1L << bits && bits < 30)
+	while (s->n_recs > 1UL << bits && bits < 30)
 		bits++;
 	return bits + 1;	/* room to grow before the next rehash */
 }
 
-void shadow_rehash_begin(struct shadow *s, struct shadow_page **buckets,
-			 unsigned int bits)
+void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
+			     unsigned int bits)
 {
-	s->old_buckets = s->buckets;
-	s->old_bits = s->bucket_bits;
-	s->moved = 0;
-	s->buckets = buckets;
-	s->bucket_bits = bits;
+	s->old_recs = s->recs;
+	s->old_rec_bits = s->rec_bits;
+	s->recs_moved = 0;
+	s->recs = recs;
+	s->rec_bits = bits;
 }
 
-struct shadow_page **shadow_rehash_step(struct shadow *s, unsigned int n)
+struct shadow_rec **shadow_rec_rehash_step(struct shadow *s, unsigned long n)
 {
-	struct shadow_page **old = s->old_buckets;
-	unsigned int end = 1U << s->old_bits;
+	struct shadow_rec **old = s->old_recs;
+	unsigned long end = 1UL << s->old_rec_bits;
 
-	for (; s->moved < end && n; s->moved++, n--) {
-		while (old[s->moved]) {
-			struct shadow_page *page = old[s->moved];
-			unsigned int to = hash_bits(page->node, s->bucket_bits);
+	for (; s->recs_moved < end && n; s->recs_moved++, n--) {
+		while (old[s->recs_moved]) {
+			struct shadow_rec *rec = old[s->recs_moved];
+			u32 h = rec_hash(rec->key, rec->node);
+			unsigned long to = h >> (32 - s->rec_bits);
 
-			old[s->moved] = page->hash_next;
-			page->hash_next = s->buckets[to];
-			s->buckets[to] = page;
+			old[s->recs_moved] = rec->next;
+			rec->next = s->recs[to];
+			s->recs[to] = rec;
 		}
 	}
-	if (s->moved < end)
+	if (s->recs_moved < end)
 		return NULL;
-	s->old_buckets = NULL;
-	s->moved = 0;
+	s->old_recs = NULL;
+	s->recs_moved = 0;
 	return old;
+}
+
+unsigned long shadow_bytes(const struct shadow *s,
+			   size_t (*obj_bytes)(enum shadow_obj kind))
+{
+	unsigned long bytes = sizeof(*s);
+	int kind;
+
+	bytes += (s->n_slots + s->n_old) * sizeof(struct shadow_page);
+	bytes += sizeof(struct shadow_rec *) << s->rec_bits;
+	if (s->old_recs)
+		bytes += sizeof(struct shadow_rec *) << s->old_rec_bits;
+	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
+		bytes += s->objects[kind] * obj_bytes(kind);
+	return bytes;
 }
