@@ -34,13 +34,35 @@ struct ksmvs_pool {
 
 static struct kmem_cache *caches[SHADOW_NR_OBJ];
 static struct ksmvs_pool pools[SHADOW_NR_OBJ];
+/* spill arrays of 16 << k bytes: "ksmvs_spill16" ... "ksmvs_spill32768" */
 static const char *const cache_names[SHADOW_NR_OBJ] = {
-	[SHADOW_OBJ_PAGE] = "ksmvs_page",
-	[SHADOW_OBJ_PAIR] = "ksmvs_pair",
-	[SHADOW_OBJ_MAP] = "ksmvs_map",
 	[SHADOW_OBJ_VM] = "ksmvs_vm",
 	[SHADOW_OBJ_SET] = "ksmvs_set",
+	[SHADOW_OBJ_REC] = "ksmvs_rec",
+	[SHADOW_OBJ_SPILL + 0] = "ksmvs_spill16",
+	[SHADOW_OBJ_SPILL + 1] = "ksmvs_spill32",
+	[SHADOW_OBJ_SPILL + 2] = "ksmvs_spill64",
+	[SHADOW_OBJ_SPILL + 3] = "ksmvs_spill128",
+	[SHADOW_OBJ_SPILL + 4] = "ksmvs_spill256",
+	[SHADOW_OBJ_SPILL + 5] = "ksmvs_spill512",
+	[SHADOW_OBJ_SPILL + 6] = "ksmvs_spill1024",
+	[SHADOW_OBJ_SPILL + 7] = "ksmvs_spill2048",
+	[SHADOW_OBJ_SPILL + 8] = "ksmvs_spill4096",
+	[SHADOW_OBJ_SPILL + 9] = "ksmvs_spill8192",
+	[SHADOW_OBJ_SPILL + 10] = "ksmvs_spill16384",
+	[SHADOW_OBJ_SPILL + 11] = "ksmvs_spill32768",
 };
+
+/*
+ * Spares to keep of a kind: fewer of the large spills (a page of many
+ * VMs is rare, and 64 of the largest would be 2 MiB kept idle).
+ */
+static unsigned int pool_size(enum shadow_obj kind)
+{
+	if (kind < SHADOW_OBJ_SPILL + 4)
+		return KSMVS_POOL_SIZE;
+	return max(2U, KSMVS_POOL_SIZE >> (kind - SHADOW_OBJ_SPILL - 3));
+}
 
 /* Allocations asked for since loading, for the fault injection. */
 static atomic_t alloc_calls = ATOMIC_INIT(0);
@@ -81,14 +103,14 @@ void ksmvs_pool_refill(void)
 	for (kind = 0; kind < SHADOW_NR_OBJ; kind++) {
 		struct ksmvs_pool *pool = &pools[kind];
 
-		while (READ_ONCE(pool->n) < KSMVS_POOL_SIZE) {
+		while (READ_ONCE(pool->n) < pool_size(kind)) {
 			void *obj = kmem_cache_zalloc(caches[kind], GFP_KERNEL |
 						      __GFP_NOWARN);
 
 			if (!obj)
 				return;
 			spin_lock(&pool->lock);
-			if (pool->n < KSMVS_POOL_SIZE) {
+			if (pool->n < pool_size(kind)) {
 				pool->objs[pool->n++] = obj;
 				obj = NULL;
 			}

@@ -36,6 +36,8 @@ extern unsigned int ksmvs_layout_skew;
  *	module's to count (6.1 copies a forked parent's count into the
  *	child: see compat.h)
  * @repair_after: the full scan before which it is not repaired again
+ * @walked_at: the full scans counted when its last walk ended (its walk
+ *	window ends KSMVS_WINDOW_SCANS later: track.c)
  * @backoff: full scans to wait after its next repair (doubles while
  *	repairs do not make the check hold, up to KSMVS_BACKOFF_MAX)
  * @checkable: @base is known, so the per-scan check can compare
@@ -49,6 +51,7 @@ struct ksmvs_vm {
 	struct list_head list;
 	long base;
 	unsigned long repair_after;
+	unsigned long walked_at;
 	unsigned int backoff;
 	bool checkable;
 	bool needs_repair;
@@ -79,6 +82,8 @@ enum ksmvs_state {
  * @repairs: per-VM repairs completed (forget the VM, walk it again)
  * @resyncs: explicit resync requests (a write to the proc file)
  * @alloc_failures: shadow allocations that failed
+ * @windows_dirty: walk windows that ended untrusted (a dropped page's
+ *	address reused while its records were left): rebuilt again
  * @lock_hold_max_ns: the longest the tracking lock was held
  * @join_hold_ns: the lock's time held by joins (of any outcome), summed
  * @leave_hold_ns: the same for leaves, known or not
@@ -97,6 +102,7 @@ struct ksmvs_stats {
 	unsigned long repairs;
 	unsigned long resyncs;
 	unsigned long alloc_failures;
+	unsigned long windows_dirty;
 	u64 lock_hold_max_ns;
 	u64 join_hold_ns;
 	u64 leave_hold_ns;
@@ -173,14 +179,20 @@ bool ksmvs_discovery_wanted(void);
 void ksmvs_discovery_done(bool all_fit);
 struct ksmvs_vm *ksmvs_next_gone(void);
 struct ksmvs_vm *ksmvs_next_repair(void);
-bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor);
+bool ksmvs_window_begin(struct ksmvs_vm *vm);
+void ksmvs_window_close(struct ksmvs_vm *vm);
+bool ksmvs_purge_step(unsigned long *cursor);
+bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned long *cursor);
 bool ksmvs_sets_lost(void);
-bool ksmvs_fix_sets_step(unsigned int *cursor);
+bool ksmvs_fix_sets_step(unsigned long *cursor);
 void ksmvs_repair_done(struct ksmvs_vm *vm);
 void ksmvs_vm_free(struct ksmvs_vm *vm);
-unsigned int ksmvs_wanted_bucket_bits(void);
-void ksmvs_rehash_begin(struct shadow_page **buckets, unsigned int bits);
-struct shadow_page **ksmvs_rehash_step(void);
+unsigned long ksmvs_wanted_slots(void);
+void ksmvs_resize_begin(struct shadow_page *slots, unsigned long n);
+struct shadow_page *ksmvs_resize_step(void);
+unsigned int ksmvs_wanted_rec_bits(void);
+void ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits);
+struct shadow_rec **ksmvs_rec_rehash_step(void);
 /* track.c: for the proc file */
 void ksmvs_request_resync(void);
 int ksmvs_snapshot(struct ksmvs_summary *sum, struct ksmvs_row **rows,
@@ -213,6 +225,7 @@ void ksmvs_walk_mm(struct mm_struct *mm);
 /* repair.c */
 extern struct delayed_work ksmvs_maint_work;
 void ksmvs_repair_stop(void);
+void ksmvs_resize_tables(void);
 
 /* hooks.c */
 int ksmvs_hooks_register_vm_hooks(void);

@@ -322,7 +322,7 @@ static unsigned int page_vms(const struct shadow_page *page)
 
 /* The pair word of index on the page, or NULL. */
 static u32 *pair_find(struct shadow *s, struct shadow_page *page,
-			   unsigned int index)
+		      unsigned int index)
 {
 	u32 *sp;
 	unsigned long m, i, left;
@@ -399,7 +399,7 @@ static bool spill_resize(struct shadow *s, struct shadow_page *page,
  * (A count of 0 would make VM 0's word 0, which means unused.)
  */
 static u32 *pair_add(struct shadow *s, struct shadow_page *page,
-			  unsigned int index)
+		     unsigned int index)
 {
 	unsigned int log;
 

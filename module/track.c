@@ -22,6 +22,11 @@
  * back-off so that a VM whose pages come and go (swap, khugepaged) cannot
  * make the module spin. No event ever clears the whole map.
  *
+ * A repaired VM's events go by per-mapping records from the start of its
+ * forget until KSMVS_WINDOW_SCANS full scans after its walk (the shadow's
+ * walk window); it is compared with the kernel only after that. Every
+ * other VM's events change counts only.
+ *
  * A VM is freed only once KSM has let go of its mm (MMF_VM_MERGEABLE
  * cleared by KSM when it frees the mm's slot, and no user left): until
  * then ksmd may still append for it, and its mappings still make other
@@ -37,12 +42,20 @@
 #include "compat.h"
 #include "ksm_vmshare.h"
 
-/* The first hash holds this many KSM pages before it grows. */
-#define KSMVS_INITIAL_BUCKET_BITS	12
-/* Buckets moved per lock hold when the hash grows. */
-#define KSMVS_STEP_BUCKETS		256
-/* Mappings looked at per lock hold when a VM is forgotten. */
+/* The first page table's slots, and the first record hash's buckets. */
+#define KSMVS_INITIAL_SLOTS		4096
+#define KSMVS_INITIAL_REC_BITS		10
+/* Slots or buckets moved per lock hold when a table is resized. */
+#define KSMVS_STEP_SLOTS		1024
+/* Slots or records looked at per lock hold when visiting the map. */
 #define KSMVS_STEP_MAPPINGS		4096
+/*
+ * A VM's walk window ends at the second full scan start after its walk:
+ * at the first, no join of a pte the walk saw is in flight; by the
+ * second, ksmd has passed every address once more, so the leave of any
+ * mapping whose pte changed before the walk could see it has come.
+ */
+#define KSMVS_WINDOW_SCANS		2
 /* Full scans between two repairs of one VM: first, and at most. */
 #define KSMVS_BACKOFF_MIN		2
 #define KSMVS_BACKOFF_MAX		64
@@ -218,6 +231,7 @@ int ksmvs_add_mm(struct mm_struct *mm, long base, bool checkable, bool walk)
 	vm->checkable = checkable;
 	vm->backoff = KSMVS_BACKOFF_MIN;
 	vm->repair_after = 0;
+	vm->walked_at = 0;
 	vm->needs_repair = walk;
 	vm->repairing = false;
 	vm->gone = false;
@@ -260,7 +274,8 @@ static int join_locked(const void *mm, unsigned long addr, const void *node)
 	if (ret < 0) {
 		track.stats.alloc_failures++;
 		needs_repair_locked(vm, "nomem");
-	} else if (shadow_wanted_bucket_bits(track.shadow)) {
+	} else if (shadow_wanted_slots(track.shadow) ||
+		   shadow_wanted_rec_bits(track.shadow)) {
 		kick_locked();
 	}
 	return ret;
@@ -359,6 +374,21 @@ void ksmvs_on_scan(unsigned long probe_missed)
 			continue;
 		if (ksm_let_go(vm)) {
 			kick = true;
+			continue;
+		}
+		if (vm->sv.window == SHADOW_WINDOW_WALK && !vm->repairing &&
+		    track.stats.scans >= vm->walked_at + KSMVS_WINDOW_SCANS) {
+			/* its records can go: the work item frees them */
+			kick = true;
+			if (shadow_window_end(track.shadow, &vm->sv)) {
+				/* a dropped page's address came back */
+				track.stats.windows_dirty++;
+				vm->needs_repair = true;
+			}
+		}
+		if (vm->sv.window != SHADOW_WINDOW_NONE) {
+			/* being rebuilt: not comparable yet */
+			held = false;
 			continue;
 		}
 		if (!vm->checkable) {
@@ -490,8 +520,44 @@ struct ksmvs_vm *ksmvs_next_repair(void)
 	return found;
 }
 
+/*
+ * Open the VM's walk window (ending one still open): false if the records
+ * of its last window must be freed first (ksmvs_purge_step()).
+ */
+bool ksmvs_window_begin(struct ksmvs_vm *vm)
+{
+	bool begun;
+
+	lock_track();
+	if (vm->sv.window == SHADOW_WINDOW_WALK)
+		shadow_window_end(track.shadow, &vm->sv);
+	begun = shadow_window_begin(track.shadow, &vm->sv);
+	unlock_track();
+	return begun;
+}
+
+/* A gone VM, forgotten: its window ends at once (it has no events). */
+void ksmvs_window_close(struct ksmvs_vm *vm)
+{
+	lock_track();
+	shadow_window_end(track.shadow, &vm->sv);
+	unlock_track();
+}
+
+/* Free records of ended windows; true once none is left. */
+bool ksmvs_purge_step(unsigned long *cursor)
+{
+	bool done;
+
+	lock_track();
+	done = shadow_window_purge_step(track.shadow, cursor,
+					KSMVS_STEP_MAPPINGS);
+	unlock_track();
+	return done;
+}
+
 /* Forget some of the VM's mappings; true once all are forgotten. */
-bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor)
+bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned long *cursor)
 {
 	bool done;
 
@@ -503,7 +569,7 @@ bool ksmvs_forget_step(struct ksmvs_vm *vm, unsigned int *cursor)
 }
 
 /* Find lost pages their set record; true once none is left to look at. */
-bool ksmvs_fix_sets_step(unsigned int *cursor)
+bool ksmvs_fix_sets_step(unsigned long *cursor)
 {
 	bool done;
 
@@ -518,11 +584,15 @@ bool ksmvs_sets_lost(void)
 	return READ_ONCE(track.shadow->lost.pages) > 0;
 }
 
-/* Walked again: the next check says whether that was enough. */
+/*
+ * Walked again: its window ends KSMVS_WINDOW_SCANS full scans from now,
+ * and the check that follows says whether that was enough.
+ */
 void ksmvs_repair_done(struct ksmvs_vm *vm)
 {
 	lock_track();
 	vm->repairing = false;
+	vm->walked_at = track.stats.scans;
 	vm->repair_after = track.stats.scans +
 		(vm->checkable ? vm->backoff : KSMVS_BACKOFF_MAX);
 	vm->backoff = min(vm->backoff * 2, KSMVS_BACKOFF_MAX);
@@ -550,30 +620,58 @@ void ksmvs_vm_free(struct ksmvs_vm *vm)
 	ksmvs_obj_free(SHADOW_OBJ_VM, vm);
 }
 
-unsigned int ksmvs_wanted_bucket_bits(void)
+unsigned long ksmvs_wanted_slots(void)
+{
+	unsigned long n;
+
+	lock_track();
+	n = shadow_wanted_slots(track.shadow);
+	unlock_track();
+	return n;
+}
+
+void ksmvs_resize_begin(struct shadow_page *slots, unsigned long n)
+{
+	lock_track();
+	shadow_resize_begin(track.shadow, slots, n);
+	unlock_track();
+}
+
+/* Move some slots; the old table, for the caller to free, once done. */
+struct shadow_page *ksmvs_resize_step(void)
+{
+	struct shadow_page *old;
+
+	lock_track();
+	old = shadow_resize_step(track.shadow, KSMVS_STEP_SLOTS);
+	unlock_track();
+	return old;
+}
+
+unsigned int ksmvs_wanted_rec_bits(void)
 {
 	unsigned int bits;
 
 	lock_track();
-	bits = shadow_wanted_bucket_bits(track.shadow);
+	bits = shadow_wanted_rec_bits(track.shadow);
 	unlock_track();
 	return bits;
 }
 
-void ksmvs_rehash_begin(struct shadow_page **buckets, unsigned int bits)
+void ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits)
 {
 	lock_track();
-	shadow_rehash_begin(track.shadow, buckets, bits);
+	shadow_rec_rehash_begin(track.shadow, recs, bits);
 	unlock_track();
 }
 
-/* Move some buckets; the old array, for the caller to free, once done. */
-struct shadow_page **ksmvs_rehash_step(void)
+/* Move some record buckets; the old array, once done. */
+struct shadow_rec **ksmvs_rec_rehash_step(void)
 {
-	struct shadow_page **old;
+	struct shadow_rec **old;
 
 	lock_track();
-	old = shadow_rehash_step(track.shadow, KSMVS_STEP_BUCKETS);
+	old = shadow_rec_rehash_step(track.shadow, KSMVS_STEP_SLOTS);
 	unlock_track();
 	return old;
 }
@@ -594,18 +692,10 @@ void ksmvs_request_resync(void)
 	unlock_track();
 }
 
+/* Objects at their caches' sizes, both tables (and old ones), the struct. */
 static unsigned long shadow_bytes_locked(void)
 {
-	const struct shadow *s = track.shadow;
-	unsigned long bytes = sizeof(*s) +
-		(sizeof(struct shadow_page *) << s->bucket_bits);
-	int kind;
-
-	if (s->old_buckets)
-		bytes += sizeof(struct shadow_page *) << s->old_bits;
-	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
-		bytes += s->objects[kind] * ksmvs_obj_bytes(kind);
-	return bytes;
+	return shadow_bytes(track.shadow, ksmvs_obj_bytes);
 }
 
 static enum ksmvs_state state_locked(void)
@@ -732,7 +822,8 @@ void ksmvs_release_rows(struct ksmvs_row *rows, unsigned int n_rows)
 
 int ksmvs_track_init(struct delayed_work *maint)
 {
-	struct shadow_page **buckets;
+	struct shadow_page *slots;
+	struct shadow_rec **recs;
 	int err;
 
 	BUILD_BUG_ON(offsetof(struct ksmvs_vm, sv) != 0);
@@ -740,16 +831,18 @@ int ksmvs_track_init(struct delayed_work *maint)
 	if (err)
 		return err;
 	track.shadow = kvzalloc(sizeof(*track.shadow), GFP_KERNEL);
-	buckets = kvcalloc(1UL << KSMVS_INITIAL_BUCKET_BITS, sizeof(*buckets),
-			   GFP_KERNEL);
-	if (!track.shadow || !buckets) {
-		kvfree(buckets);
+	slots = kvcalloc(KSMVS_INITIAL_SLOTS, sizeof(*slots), GFP_KERNEL);
+	recs = kvcalloc(1UL << KSMVS_INITIAL_REC_BITS, sizeof(*recs),
+			GFP_KERNEL);
+	if (!track.shadow || !slots || !recs) {
+		kvfree(recs);
+		kvfree(slots);
 		kvfree(track.shadow);
 		ksmvs_alloc_exit();
 		return -ENOMEM;
 	}
-	shadow_init(track.shadow, &shadow_ops, buckets,
-		    KSMVS_INITIAL_BUCKET_BITS);
+	shadow_init(track.shadow, &shadow_ops, slots, KSMVS_INITIAL_SLOTS, recs,
+		    KSMVS_INITIAL_REC_BITS);
 	track.maint = maint;
 	return 0;
 }
@@ -770,8 +863,10 @@ void ksmvs_track_exit(void)
 {
 	struct ksmvs_vm *vm, *next;
 
-	while (track.shadow->old_buckets)
-		kvfree(shadow_rehash_step(track.shadow, ~0U));
+	while (track.shadow->old_slots)
+		kvfree(shadow_resize_step(track.shadow, ~0UL));
+	while (track.shadow->old_recs)
+		kvfree(shadow_rec_rehash_step(track.shadow, ~0UL));
 	shadow_clear(track.shadow);
 	list_for_each_entry_safe(vm, next, &track.vms, list) {
 		list_del(&vm->list);
@@ -779,7 +874,8 @@ void ksmvs_track_exit(void)
 		mmdrop(vm->mm);
 		ksmvs_obj_free(SHADOW_OBJ_VM, vm);
 	}
-	kvfree(track.shadow->buckets);
+	kvfree(track.shadow->slots);
+	kvfree(track.shadow->recs);
 	kvfree(track.shadow);
 	ksmvs_alloc_exit();
 }

@@ -19,8 +19,10 @@
  * the VM short and repairs it again once the page is back (or ksmd has
  * dropped the item, and the counts agree).
  *
- * The walk races with ksmd, madvise and exits, and that is fine: the
- * shadow's operations are idempotent per mapping, a mapping always
+ * The walk races with ksmd, madvise and exits, and that is fine: the VM
+ * is in its walk window (repair.c opened it, track.c ends it two full
+ * scans after the walk), where the shadow's operations are idempotent
+ * per mapping (shadow.h), a mapping always
  * changes in the page table before ksmd drops its rmap_item (and so
  * before the leave probe), and every mapping recorded here is looked up
  * once more after it is recorded, so one that changed in between is
@@ -129,6 +131,14 @@ void ksmvs_walk_mm(struct mm_struct *mm)
 		if (++batches % WALK_RELOCK == 0) {
 			/* let the VM fault and madvise meanwhile */
 			mmap_read_unlock(mm);
+			/*
+			 * The walk runs in the work item, the only one to
+			 * resize the tables: do it here too, or a large VM's
+			 * window records would pile up in the record hash's
+			 * first buckets.
+			 */
+			ksmvs_resize_tables();
+			ksmvs_pool_refill();
 			cond_resched();
 			mmap_read_lock(mm);
 		}

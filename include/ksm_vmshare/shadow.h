@@ -91,7 +91,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-typedef uint32_t u32;
+typedef unsigned int u32;	/* the kernel's name; 32 bits on Linux */
 #endif
 
 /* A VM's index lives in the low bits of a page-aligned address. */
