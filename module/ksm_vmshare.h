@@ -82,8 +82,9 @@ enum ksmvs_state {
  * @repairs: per-VM repairs completed (forget the VM, walk it again)
  * @resyncs: explicit resync requests (a write to the proc file)
  * @alloc_failures: shadow allocations that failed
- * @windows_dirty: walk windows that ended untrusted (a dropped page's
- *	address reused while its records were left): rebuilt again
+ * @windows_dirty: walk windows that ended untrusted (more of the VM's
+ *	pages dropped during the window than the shadow's stale list
+ *	holds): rebuilt again
  * @lock_hold_max_ns: the longest the tracking lock was held
  * @join_hold_ns: the lock's time held by joins (of any outcome), summed
  * @leave_hold_ns: the same for leaves, known or not

@@ -65,6 +65,7 @@ void shadow_init(struct shadow *s, const struct shadow_ops *ops,
 	s->recs = recs;
 	s->rec_bits = rec_bits;
 	s->set_max = SHADOW_SET_MAX;
+	s->stale_max = SHADOW_STALE_MAX;
 }
 
 /* --- VMs ------------------------------------------------------------ */
@@ -678,29 +679,6 @@ static void vm_departs(struct shadow *s, struct shadow_page *page,
 	}
 }
 
-/*
- * A page of one KSM node is created (not found before): stale records of
- * a dropped page at that address could now pass for live ones, so their
- * VMs can no longer trust their windows.
- */
-static void node_reborn(struct shadow *s, const void *node)
-{
-	unsigned int i = 0;
-
-	while (i < s->n_stale) {
-		struct shadow_stale *st = &s->stale[i];
-		struct shadow_vm *vm = s->vms[st->index];
-
-		if (st->node != node) {
-			i++;
-			continue;
-		}
-		if (vm && vm->window == SHADOW_WINDOW_WALK)
-			vm->dirty = true;
-		*st = s->stale[--s->n_stale];
-	}
-}
-
 /* One more mapping of vm on the page of node, with no record: see join. */
 static int count_join(struct shadow *s, struct shadow_vm *vm,
 		      const void *node)
@@ -740,8 +718,6 @@ static int count_join(struct shadow *s, struct shadow_vm *vm,
 			page->pair[0] = 0;
 			page->pair[1] = 0;
 			s->ksm_pages++;
-			if (s->n_stale)
-				node_reborn(s, node);
 		}
 		w = pair_add(s, page, vm->index);
 		if (!w) {
@@ -861,15 +837,26 @@ static void rec_del(struct shadow *s, struct shadow_rec **rp)
 }
 
 /*
- * A record of a window VM is live when its VM still has a pair on its
- * page: every pair of a walked VM is made of its records. One whose page
- * was dropped is stale; node_reborn() marks the VM dirty if the page's
- * address comes back before the record goes.
+ * A record of a window VM is stale when its page was dropped after it was
+ * made (the stale list says so, whatever page has the node's address
+ * now), or when its VM has no pair on the page (every pair of a walked VM
+ * is made of its records, so this also covers a list that overflowed,
+ * as long as the address was not reused: dirty then).
  */
 static bool rec_live(struct shadow *s, const struct shadow_vm *vm,
-		     const void *node)
+		     const struct shadow_rec *rec)
 {
-	return shadow_page_count(s, vm, node) > 0;
+	unsigned int i;
+
+	for (i = 0; i < s->n_stale; i++) {
+		const struct shadow_stale *st = &s->stale[i];
+
+		s->probes++;
+		if (st->node == rec->node && st->index == vm->index &&
+		    st->seq > rec->seq)
+			return false;
+	}
+	return shadow_page_count(s, vm, rec->node) > 0;
 }
 
 int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
@@ -885,7 +872,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		return 0;	/* the walk that follows sees it, or it went */
 	rp = rec_find(s, key, node);
 	if (*rp) {
-		if (rec_live(s, vm, node))
+		if (rec_live(s, vm, *rp))
 			return 0;	/* the walk saw the pte before the join */
 		rec_del(s, rp);
 	}
@@ -900,6 +887,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 	rp = rec_bucket(s, key, node);
 	rec->key = key;
 	rec->node = node;
+	rec->seq = ++s->seq;
 	rec->next = *rp;
 	*rp = rec;
 	vm->n_recs++;
@@ -920,11 +908,14 @@ bool shadow_leave(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		rp = rec_find(s, addr | vm->index, node);
 		if (!*rp)
 			return false;	/* never seen: its pte changed first */
+		if (!rec_live(s, vm, *rp)) {
+			rec_del(s, rp);	/* its page was dropped: no leave due */
+			return false;
+		}
+		rec_del(s, rp);
 	}
 	page = find_page(s, node);
 	w = page ? pair_find(s, page, vm->index) : NULL;
-	if (rp)
-		rec_del(s, rp);		/* live, or stale and useless */
 	if (!w)
 		return false;
 	count_remove(s, vm, page, w, 1);
@@ -954,10 +945,11 @@ long shadow_drop_page(struct shadow *s, const void *node)
 		mappings += k;
 		if (vm->window != SHADOW_WINDOW_WALK)
 			continue;
-		/* its records of this page stay behind: see node_reborn() */
-		if (s->n_stale < SHADOW_STALE_MAX) {
+		/* its records of this page stay behind: see rec_live() */
+		if (s->n_stale < s->stale_max) {
 			s->stale[s->n_stale].node = node;
 			s->stale[s->n_stale].index = vm->index;
+			s->stale[s->n_stale].seq = ++s->seq;
 			s->n_stale++;
 		} else {
 			vm->dirty = true;

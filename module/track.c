@@ -381,7 +381,7 @@ void ksmvs_on_scan(unsigned long probe_missed)
 			/* its records can go: the work item frees them */
 			kick = true;
 			if (shadow_window_end(track.shadow, &vm->sv)) {
-				/* a dropped page's address came back */
+				/* too many of its pages dropped meanwhile */
 				track.stats.windows_dirty++;
 				vm->needs_repair = true;
 			}

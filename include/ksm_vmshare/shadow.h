@@ -45,13 +45,14 @@
  *    only, and its records are freed a bounded step at a time.
  *
  * A drop of a page that has records of a VM in its window leaves those
- * records behind (finding them would need an index by node). A record
- * whose page or pair no longer exists is recognised as stale and ignored.
- * One that could be mistaken for a live one (the stable node freed and
- * its address reused by a new KSM page the same VM maps) is caught when
- * that new page is created: the drop noted (node, VM) in a short list,
- * and the VM's window is marked dirty; the caller then rebuilds the VM
- * again instead of trusting it. Nothing is ever silently wrong.
+ * records behind (finding them would need an index by node). The drop
+ * notes (node, VM, sequence number) in a short list, and every record
+ * carries the sequence number of its making: a record found later is
+ * stale if its (node, VM) was dropped after it was made, even when the
+ * stable node's address has been reused by a new KSM page meanwhile; it
+ * is then ignored and freed. Only when more window pages are dropped than
+ * the list holds is the VM's window marked dirty, and the caller rebuilds
+ * the VM again instead of trusting it. Nothing is ever silently wrong.
  *
  * Per-VM counters change only on transitions: a VM's pair on a page
  * appearing or going (0 <-> 1 mappings), and a page's number of VMs
@@ -106,7 +107,7 @@ typedef unsigned int u32;	/* the kernel's name; 32 bits on Linux */
 /* Spill arrays: 4 << k 32-bit words, k < SHADOW_SPILL_KINDS. */
 #define SHADOW_SPILL_KINDS	12
 /* Dropped pages with window records, remembered for address reuse. */
-#define SHADOW_STALE_MAX	16
+#define SHADOW_STALE_MAX	32
 
 enum shadow_obj {
 	SHADOW_OBJ_VM,
@@ -208,21 +209,26 @@ struct shadow_page {
  * @next: chain in the record hash
  * @key: page-aligned virtual address | VM index
  * @node: the stable node it maps
+ * @seq: the shadow's @seq when it was made
  */
 struct shadow_rec {
 	struct shadow_rec *next;
 	unsigned long key;
 	const void *node;
+	unsigned long seq;
 };
 
 /**
  * struct shadow_stale - a page dropped while a window VM had records on it
  * @node: its stable node, whose address a new KSM page may reuse
  * @index: the VM whose records of it were left behind
+ * @seq: the shadow's @seq when it was dropped: records of (@index, @node)
+ *	made before are stale, whatever page has the address now
  */
 struct shadow_stale {
 	const void *node;
 	unsigned int index;
+	unsigned long seq;
 };
 
 /**
@@ -257,6 +263,8 @@ struct shadow_stale {
  * @lost: pages whose set record could not be allocated; no members
  * @stale: see struct shadow_stale
  * @n_stale: entries in @stale
+ * @stale_max: entries it may hold (SHADOW_STALE_MAX; lower in the tests)
+ * @seq: records made and window pages dropped, ever: their order
  */
 struct shadow {
 	const struct shadow_ops *ops;
@@ -286,6 +294,8 @@ struct shadow {
 	struct shadow_set lost;
 	struct shadow_stale stale[SHADOW_STALE_MAX];
 	unsigned int n_stale;
+	unsigned int stale_max;
+	unsigned long seq;
 };
 
 /* The size of one object of a kind (a VM: the shadow's part of it). */

@@ -74,12 +74,32 @@ static unsigned long scans;
 /* the shadow's rules */
 static long cnt[VMS][NODES];		/* mappings of (VM, node) */
 static int rec[VMS][ADDRS][RECS];	/* window records: nodes, or NONE */
+static unsigned long rec_seq[VMS][ADDRS][RECS];	/* and when made */
+static struct {
+	int n, v;
+	unsigned long seq;
+} stale[SHADOW_STALE_MAX];		/* window pages dropped */
+static int n_stale;
+static unsigned long seq;		/* records made, window pages dropped */
 static int window[VMS];
 static int inexact[VMS];		/* a failed join, or a dirty window */
 static int vm_alive[VMS];
 static struct shadow_vm *vm_of[VMS];
 static int forgetting = NONE;		/* the VM being forgotten: no checks */
 static int exiting = NONE;		/* KSM has let go of it: no events */
+
+/* shadow_window_end() for the mirror: v's stale entries go */
+static void mirror_window_end(int v)
+{
+	int k = 0;
+
+	while (k < n_stale) {
+		if (stale[k].v == v)
+			stale[k] = stale[--n_stale];
+		else
+			k++;
+	}
+}
 static int closing;			/* the end: no events at all */
 
 static int why_line;	/* the first sub-check that failed, for the report */
@@ -112,6 +132,22 @@ static int rec_slot(int v, int a, int n)
 	return NONE;
 }
 
+static long stale_caught;	/* stale records a pair would have passed */
+
+/* A record is live unless its page was dropped after it was made. */
+static int rec_live(int v, int a, int i)
+{
+	int k, n = rec[v][a][i];
+
+	for (k = 0; k < n_stale; k++)
+		if (stale[k].n == n && stale[k].v == v &&
+		    stale[k].seq > rec_seq[v][a][i]) {
+			stale_caught += cnt[v][n] > 0;
+			return 0;
+		}
+	return cnt[v][n] > 0;
+}
+
 /* shadow_join() by the rules; returns what it must return */
 static int mirror_join(int v, int a, int n, int r)
 {
@@ -121,7 +157,7 @@ static int mirror_join(int v, int a, int n, int r)
 		return 0;
 	if (window[v] == SHADOW_WINDOW_WALK) {
 		i = rec_slot(v, a, n);
-		if (i != NONE && cnt[v][n] > 0)
+		if (i != NONE && rec_live(v, a, i))
 			return 0;
 		if (i != NONE)
 			rec[v][a][i] = NONE;	/* stale: dropped */
@@ -132,6 +168,7 @@ static int mirror_join(int v, int a, int n, int r)
 		if (i == NONE)
 			return r;
 		rec[v][a][i] = n;
+		rec_seq[v][a][i] = ++seq;
 	}
 	if (r < 0)
 		return r;
@@ -149,6 +186,10 @@ static int mirror_leave(int v, int a, int n)
 		i = rec_slot(v, a, n);
 		if (i == NONE)
 			return 0;
+		if (!rec_live(v, a, i)) {
+			rec[v][a][i] = NONE;
+			return 0;
+		}
 		rec[v][a][i] = NONE;
 	}
 	if (!cnt[v][n])
@@ -234,8 +275,15 @@ static void drop(int n)
 	if (forgetting == NONE)
 		CHECK_EQ(r, want ? want : -1);
 	/* records stay behind (rec[] keeps them), counts go */
-	for (v = 0; v < VMS; v++)
+	for (v = 0; v < VMS; v++) {
+		if (window[v] == SHADOW_WINDOW_WALK && cnt[v][n] &&
+		    n_stale < (int)s.stale_max) {
+			stale[n_stale].n = n;
+			stale[n_stale].v = v;
+			stale[n_stale++].seq = ++seq;
+		}
 		cnt[v][n] = 0;
+	}
 }
 
 static void ensure_vm(int v)
@@ -593,6 +641,7 @@ static void rebuild(int v)
 			failed |= inexact[v];
 		}
 		dirty = shadow_window_end(&s, vm_of[v]);
+		mirror_window_end(v);
 		window[v] = SHADOW_WINDOW_NONE;
 		for (a = 0; a < ADDRS; a++)
 			for (i = 0; i < RECS; i++)
@@ -630,6 +679,7 @@ static void vm_exit(int v)
 	exiting = v;
 	forget(v);
 	shadow_window_end(&s, vm_of[v]);
+	mirror_window_end(v);
 	window[v] = SHADOW_WINDOW_NONE;
 	purge_all();
 	CHECK(shadow_vm_remove(&s, vm_of[v]));
@@ -663,8 +713,12 @@ static void step(void)
 	}
 }
 
-/* set_max: pages of more VMs count as star (the module: SHADOW_SET_MAX) */
-static void run(unsigned int seed, int fail, unsigned int set_max)
+/*
+ * set_max: pages of more VMs count as star (the module: SHADOW_SET_MAX);
+ * stale_max: dropped window pages remembered (SHADOW_STALE_MAX).
+ */
+static void run(unsigned int seed, int fail, unsigned int set_max,
+		unsigned int stale_max)
 {
 	int i, v;
 
@@ -675,11 +729,13 @@ static void run(unsigned int seed, int fail, unsigned int set_max)
 	memset(rec, NONE, sizeof(rec));
 	memset(cnt, 0, sizeof(cnt));
 	memset(vm_alive, 0, sizeof(vm_alive));
+	n_stale = 0;
 	mismatches = 0;
 	/* a tiny table at first, so that clusters and resizes happen */
 	shadow_init(&s, &ops, calloc(8, sizeof(struct shadow_page)), 8,
 		    calloc(2, sizeof(struct shadow_rec *)), 1);
 	s.set_max = set_max;
+	s.stale_max = stale_max;
 	for (i = 0; i < EVENTS; i++) {
 		step();
 		if (i % 4 == 0)
@@ -700,9 +756,9 @@ static void run(unsigned int seed, int fail, unsigned int set_max)
 	free(s.slots);
 	free(s.recs);
 	CHECK_EQ(live_allocs, 0);	/* nothing leaked */
-	printf("seed %u: %ld windows, %ld dirty (address reuse), %ld with a failed allocation\n",
-	       seed, windows, dirty_windows, failed_windows);
-	windows = dirty_windows = failed_windows = 0;
+	printf("seed %u: %ld windows, %ld dirty (stale list full), %ld with a failed allocation; %ld stale records caught on a reused address\n",
+	       seed, windows, dirty_windows, failed_windows, stale_caught);
+	windows = dirty_windows = failed_windows = stale_caught = 0;
 }
 
 /* --- small cases ------------------------------------------------------ */
@@ -811,8 +867,17 @@ static void test_window_orders(void)
 	CHECK_EQ(shadow_drop_page(&s, node_ptr(1)), 1);
 	CHECK_EQ(s.n_stale, 1);
 	CHECK_EQ(shadow_join(&s, w, addr_of(5), node_ptr(1)), 1);
-	CHECK(v->dirty);	/* v's stale record could pass for live */
-	CHECK(shadow_window_end(&s, v));
+	CHECK_EQ(shadow_join(&s, v, addr_of(6), node_ptr(1)), 1);
+	/* the stale record of addr 1 is no leave to take, nor a known join */
+	CHECK(!shadow_leave(&s, v, addr_of(1), node_ptr(1)));
+	CHECK_EQ(v->counts.ksm_mapped, 1);
+	CHECK_EQ(shadow_drop_page(&s, node_ptr(1)), 2);
+	CHECK_EQ(shadow_join(&s, w, addr_of(5), node_ptr(1)), 1);
+	CHECK_EQ(shadow_join(&s, v, addr_of(6), node_ptr(1)), 1);
+	CHECK_EQ(shadow_join(&s, v, addr_of(6), node_ptr(1)), 0);
+	CHECK_EQ(v->counts.ksm_mapped, 1);
+	CHECK(!v->dirty);
+	CHECK(!shadow_window_end(&s, v));
 	{
 		unsigned long c = 0;
 
@@ -831,7 +896,7 @@ static void test_window_orders(void)
 	CHECK_EQ(shadow_join(&s, v, addr_of(3), node_ptr(7)), 1);
 	CHECK_EQ(shadow_drop_page(&s, node_ptr(7)), 1);
 	CHECK_EQ(shadow_join(&s, v, addr_of(3), node_ptr(7)), 1);
-	CHECK(v->dirty);	/* the page came back: conservative */
+	CHECK(!v->dirty);
 	CHECK_EQ(v->counts.ksm_mapped, 1);
 	shadow_window_end(&s, v);
 	{
@@ -1015,10 +1080,11 @@ int main(void)
 	test_worked_example();
 	test_window_orders();
 	test_index_exhaustion();
-	run(1, 0, SHADOW_SET_MAX);
-	run(2, 0, 3);	/* pages of 4 or more VMs go to star and back */
-	run(3, 10, SHADOW_SET_MAX);	/* one allocation in ten fails */
-	run(4, 10, 2);
+	run(1, 0, SHADOW_SET_MAX, SHADOW_STALE_MAX);
+	/* pages of 4 or more VMs go to star and back; the stale list fills */
+	run(2, 0, 3, 1);
+	run(3, 10, SHADOW_SET_MAX, SHADOW_STALE_MAX);	/* 1 alloc in 10 fails */
+	run(4, 10, 2, 2);
 	test_costs();
 	return unit_report("test_shadow");
 }
