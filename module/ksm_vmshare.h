@@ -82,9 +82,9 @@ enum ksmvs_state {
  * @repairs: per-VM repairs completed (forget the VM, walk it again)
  * @resyncs: explicit resync requests (a write to the proc file)
  * @alloc_failures: shadow allocations that failed
- * @windows_dirty: walk windows that ended untrusted (more of the VM's
- *	pages dropped during the window than the shadow's stale list
- *	holds): rebuilt again
+ * @windows_dirty: walk windows that ended untrusted (a page with the
+ *	VM's records was dropped and its tombstone could not be
+ *	allocated): rebuilt again
  * @lock_hold_max_ns: the longest the tracking lock was held
  * @join_hold_ns: the lock's time held by joins (of any outcome), summed
  * @leave_hold_ns: the same for leaves, known or not
@@ -189,7 +189,7 @@ bool ksmvs_fix_sets_step(unsigned long *cursor);
 void ksmvs_repair_done(struct ksmvs_vm *vm);
 void ksmvs_vm_free(struct ksmvs_vm *vm);
 unsigned long ksmvs_wanted_slots(void);
-void ksmvs_resize_begin(struct shadow_page *slots, unsigned long n);
+bool ksmvs_resize_begin(struct shadow_page *slots, unsigned long n);
 struct shadow_page *ksmvs_resize_step(void);
 unsigned int ksmvs_wanted_rec_bits(void);
 void ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits);

@@ -118,6 +118,7 @@ static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
 	seq_printf(m, "# migrations_seen: %lu\n", st->migrations);
 	seq_printf(m, "# migrations_tracked: %lu\n", st->migrations_tracked);
 	seq_printf(m, "# alloc_failures: %lu\n", st->alloc_failures);
+	seq_printf(m, "# windows_dirty: %lu\n", st->windows_dirty);
 	seq_printf(m, "# pool_taken: %lu\n", s->pool_taken);
 	seq_puts(m, KSMVS_COLUMNS "\n");
 }

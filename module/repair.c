@@ -42,8 +42,10 @@ void ksmvs_resize_tables(void)
 		struct shadow_page *fresh, *old;
 
 		fresh = kvcalloc(n, sizeof(*fresh), GFP_KERNEL);
-		if (fresh) {
-			ksmvs_resize_begin(fresh, n);
+		if (fresh && !ksmvs_resize_begin(fresh, n)) {
+			/* sized too small for the joins since: next run */
+			kvfree(fresh);
+		} else if (fresh) {
 			while (!(old = ksmvs_resize_step()))
 				cond_resched();
 			kvfree(old);
@@ -119,6 +121,8 @@ static void maint_fn(struct work_struct *work)
 		ksmvs_pool_refill();
 		cond_resched();
 	}
+	/* the purges and frees above may leave the tables too large */
+	ksmvs_resize_tables();
 }
 
 /*

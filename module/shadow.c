@@ -9,6 +9,11 @@
 #define INDEX_MASK	((unsigned long)SHADOW_MAX_VMS - 1)
 #define SLOT_SPILLED	((uintptr_t)1)
 #define MIN_REC_BITS	6
+/*
+ * A tombstone's address: the top page, the kernel's on every architecture
+ * the module builds for, so no user mapping's record has its key.
+ */
+#define TOMB_ADDR	(~(unsigned long)INDEX_MASK)
 
 size_t shadow_obj_size(enum shadow_obj kind)
 {
@@ -65,7 +70,6 @@ void shadow_init(struct shadow *s, const struct shadow_ops *ops,
 	s->recs = recs;
 	s->rec_bits = rec_bits;
 	s->set_max = SHADOW_SET_MAX;
-	s->stale_max = SHADOW_STALE_MAX;
 }
 
 /* --- VMs ------------------------------------------------------------ */
@@ -244,14 +248,22 @@ unsigned long shadow_wanted_slots(const struct shadow *s)
 	return want == n ? 0 : want;
 }
 
-void shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
+bool shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
 			 unsigned long n)
 {
+	/*
+	 * The move below probes the new table for a free slot: the pages
+	 * must leave room, now and while joins go on (insert_slot() keeps
+	 * them within 95% of the new size).
+	 */
+	if (s->old_slots || s->used * 100 > n * SHADOW_LOAD_MAX)
+		return false;
 	s->old_slots = s->slots;
 	s->n_old = s->n_slots;
 	s->moved = 0;
 	s->slots = slots;
 	s->n_slots = n;
+	return true;
 }
 
 struct shadow_page *shadow_resize_step(struct shadow *s, unsigned long n)
@@ -838,25 +850,63 @@ static void rec_del(struct shadow *s, struct shadow_rec **rp)
 
 /*
  * A record of a window VM is stale when its page was dropped after it was
- * made (the stale list says so, whatever page has the node's address
+ * made (a newer tombstone says so, whatever page has the node's address
  * now), or when its VM has no pair on the page (every pair of a walked VM
- * is made of its records, so this also covers a list that overflowed,
- * as long as the address was not reused: dirty then).
+ * is made of its records, so this also covers a tombstone that could not
+ * be allocated, as long as the address was not reused: dirty then).
  */
 static bool rec_live(struct shadow *s, const struct shadow_vm *vm,
 		     const struct shadow_rec *rec)
 {
-	unsigned int i;
+	struct shadow_rec *tomb = *rec_find(s, TOMB_ADDR | vm->index,
+					    rec->node);
 
-	for (i = 0; i < s->n_stale; i++) {
-		const struct shadow_stale *st = &s->stale[i];
-
-		s->probes++;
-		if (st->node == rec->node && st->index == vm->index &&
-		    st->seq > rec->seq)
-			return false;
-	}
+	if (tomb && tomb->seq > rec->seq)
+		return false;
 	return shadow_page_count(s, vm, rec->node) > 0;
+}
+
+/* Add a record (key, node) made now; rec is allocated, the rest is not. */
+static void rec_add(struct shadow *s, struct shadow_vm *vm,
+		    struct shadow_rec *rec, unsigned long key,
+		    const void *node)
+{
+	struct shadow_rec **rp = rec_bucket(s, key, node);
+
+	rec->key = key;
+	rec->node = node;
+	rec->seq = ++s->seq;
+	rec->next = *rp;
+	*rp = rec;
+	vm->n_recs++;
+	s->n_recs++;
+}
+
+/*
+ * The page of node goes while vm, in its walk window, has records of it:
+ * they stay behind, and its tombstone says from when they are stale. A
+ * tombstone that cannot be allocated leaves the window dirty; a dirty
+ * window is rebuilt anyway, so it gets no more of them.
+ */
+static void rec_tombstone(struct shadow *s, struct shadow_vm *vm,
+			  const void *node)
+{
+	unsigned long key = TOMB_ADDR | vm->index;
+	struct shadow_rec *tomb;
+
+	if (vm->dirty)
+		return;
+	tomb = *rec_find(s, key, node);
+	if (tomb) {
+		tomb->seq = ++s->seq;	/* dropped again: newer records */
+		return;
+	}
+	tomb = obj_alloc(s, SHADOW_OBJ_REC);
+	if (!tomb) {
+		vm->dirty = true;
+		return;
+	}
+	rec_add(s, vm, tomb, key, node);
 }
 
 int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
@@ -884,14 +934,7 @@ int shadow_join(struct shadow *s, struct shadow_vm *vm, unsigned long addr,
 		obj_free(s, SHADOW_OBJ_REC, rec);
 		return ret;
 	}
-	rp = rec_bucket(s, key, node);
-	rec->key = key;
-	rec->node = node;
-	rec->seq = ++s->seq;
-	rec->next = *rp;
-	*rp = rec;
-	vm->n_recs++;
-	s->n_recs++;
+	rec_add(s, vm, rec, key, node);
 	return 1;
 }
 
@@ -943,17 +986,8 @@ long shadow_drop_page(struct shadow *s, const void *node)
 		else
 			vm->counts.inter_shared--;
 		mappings += k;
-		if (vm->window != SHADOW_WINDOW_WALK)
-			continue;
-		/* its records of this page stay behind: see rec_live() */
-		if (s->n_stale < s->stale_max) {
-			s->stale[s->n_stale].node = node;
-			s->stale[s->n_stale].index = vm->index;
-			s->stale[s->n_stale].seq = ++s->seq;
-			s->n_stale++;
-		} else {
-			vm->dirty = true;
-		}
+		if (vm->window == SHADOW_WINDOW_WALK)
+			rec_tombstone(s, vm, node);
 	}
 	s->ksm_mappings -= mappings;
 	page_gone(s, page);
@@ -1021,14 +1055,8 @@ bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
 bool shadow_window_end(struct shadow *s, struct shadow_vm *vm)
 {
 	bool dirty = vm->dirty;
-	unsigned int i = 0;
 
-	while (i < s->n_stale) {
-		if (s->stale[i].index == vm->index)
-			s->stale[i] = s->stale[--s->n_stale];
-		else
-			i++;
-	}
+	(void)s;	/* its records and tombstones go in the purge */
 	vm->window = SHADOW_WINDOW_NONE;
 	vm->dirty = false;
 	return dirty;
@@ -1093,7 +1121,6 @@ void shadow_clear(struct shadow *s)
 		while (s->recs[i])
 			rec_del(s, &s->recs[i]);
 	s->ksm_mappings = 0;
-	s->n_stale = 0;
 	for (i = 0; i < SHADOW_MAX_VMS; i++) {
 		if (!s->vms[i])
 			continue;
@@ -1144,11 +1171,20 @@ unsigned int shadow_wanted_rec_bits(const struct shadow *s)
 {
 	unsigned int bits = s->rec_bits;
 
-	if (s->old_recs || s->n_recs <= 1UL << bits || bits >= 30)
+	if (s->old_recs)
 		return 0;
-	while (s->n_recs > 1UL << bits && bits < 30)
-		bits++;
-	return bits + 1;	/* room to grow before the next rehash */
+	if (s->n_recs > 1UL << bits && bits < 30) {
+		while (s->n_recs > 1UL << bits && bits < 30)
+			bits++;
+		return bits + 1;	/* room to grow before the next rehash */
+	}
+	/* a window's records are gone: give their buckets back */
+	if (bits > MIN_REC_BITS && s->n_recs * 8 < 1UL << bits) {
+		for (bits = MIN_REC_BITS; bits < 30 && 1UL << bits < s->n_recs * 2;)
+			bits++;
+		return bits == s->rec_bits ? 0 : bits;
+	}
+	return 0;
 }
 
 void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,

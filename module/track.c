@@ -422,6 +422,9 @@ void ksmvs_on_scan(unsigned long probe_missed)
 	}
 	/* pages whose set record could not be made wait for the work item */
 	kick |= track.shadow->lost.pages > 0;
+	/* so do tables that leaves or a purge left too large */
+	kick |= shadow_wanted_slots(track.shadow) ||
+		shadow_wanted_rec_bits(track.shadow);
 	if (held) {
 		track.stats.verified_scans++;
 		track.warming = false;
@@ -630,11 +633,15 @@ unsigned long ksmvs_wanted_slots(void)
 	return n;
 }
 
-void ksmvs_resize_begin(struct shadow_page *slots, unsigned long n)
+/* False if joins since it was sized have filled what n would hold. */
+bool ksmvs_resize_begin(struct shadow_page *slots, unsigned long n)
 {
+	bool begun;
+
 	lock_track();
-	shadow_resize_begin(track.shadow, slots, n);
+	begun = shadow_resize_begin(track.shadow, slots, n);
 	unlock_track();
+	return begun;
 }
 
 /* Move some slots; the old table, for the caller to free, once done. */

@@ -39,20 +39,25 @@
  *    its record changes nothing, one that does not adds it and counts it;
  *    a leave (or the walk taking one back) that finds no record changes
  *    nothing, one that does removes it and uncounts it;
- *  - the caller ends the window at the start of the first full scan after
- *    the walk (ksmd holds ksm_thread_mutex there, so no join of a pte the
- *    walk saw is still in flight); from then on its events touch counts
- *    only, and its records are freed a bounded step at a time.
+ *  - the caller ends the window at the start of the second full scan
+ *    after the walk (ksmd holds ksm_thread_mutex there): by the first, no
+ *    join of a pte the walk saw is still in flight; by the second, the
+ *    leave of every pte changed before the walk looked has come (ksmd
+ *    sends it when it next passes the address). From then on its events
+ *    touch counts only, and its records are freed a bounded step at a
+ *    time.
  *
  * A drop of a page that has records of a VM in its window leaves those
  * records behind (finding them would need an index by node). The drop
- * notes (node, VM, sequence number) in a short list, and every record
- * carries the sequence number of its making: a record found later is
- * stale if its (node, VM) was dropped after it was made, even when the
- * stable node's address has been reused by a new KSM page meanwhile; it
- * is then ignored and freed. Only when more window pages are dropped than
- * the list holds is the VM's window marked dirty, and the caller rebuilds
- * the VM again instead of trusting it. Nothing is ever silently wrong.
+ * adds one more record instead, a tombstone (VM, node) at an address no
+ * user mapping has, holding the sequence number of the drop; every record
+ * carries the sequence number of its making. A record found later is
+ * stale if a tombstone of its (VM, node) is newer, even when the stable
+ * node's address has been reused by a new KSM page meanwhile; it is then
+ * ignored and freed. Tombstones go with the window's other records. Only
+ * when a tombstone cannot be allocated is the VM's window marked dirty,
+ * and the caller rebuilds the VM again instead of trusting it. Nothing is
+ * ever silently wrong.
  *
  * Per-VM counters change only on transitions: a VM's pair on a page
  * appearing or going (0 <-> 1 mappings), and a page's number of VMs
@@ -106,8 +111,6 @@ typedef unsigned int u32;	/* the kernel's name; 32 bits on Linux */
 #define SHADOW_COUNT_MAX	((1U << 20) - 1)
 /* Spill arrays: 4 << k 32-bit words, k < SHADOW_SPILL_KINDS. */
 #define SHADOW_SPILL_KINDS	12
-/* Dropped pages with window records, remembered for address reuse. */
-#define SHADOW_STALE_MAX	32
 
 enum shadow_obj {
 	SHADOW_OBJ_VM,
@@ -151,9 +154,9 @@ enum shadow_window {
  * @hash_next: chain in the VM hash
  * @index: small number packed into pairs and records
  * @window: see enum shadow_window
- * @dirty: its window may have counted wrong (a dropped page's address
- *	came back while its records were left): rebuild it again
- * @n_recs: its window records, live or left to free
+ * @dirty: its window may have counted wrong (a page with its records was
+ *	dropped and no tombstone could be allocated): rebuild it again
+ * @n_recs: its window records and tombstones, live or left to free
  * @counts: kept up to date on every transition
  *
  * The caller may embed it in a larger object (shadow_ops.alloc decides).
@@ -205,29 +208,18 @@ struct shadow_page {
 #define SHADOW_SLOT_MOVED	((uintptr_t)8)
 
 /**
- * struct shadow_rec - a mapping of a VM in its walk window
+ * struct shadow_rec - a mapping of a VM in its walk window, or a tombstone
  * @next: chain in the record hash
- * @key: page-aligned virtual address | VM index
- * @node: the stable node it maps
- * @seq: the shadow's @seq when it was made
+ * @key: page-aligned virtual address | VM index; a tombstone's address is
+ *	the top page of the address space, which is the kernel's
+ * @node: the stable node it maps (a tombstone: the node dropped)
+ * @seq: the shadow's @seq when it was made (a tombstone: when the node
+ *	was last dropped; records of (VM, @node) made before are stale)
  */
 struct shadow_rec {
 	struct shadow_rec *next;
 	unsigned long key;
 	const void *node;
-	unsigned long seq;
-};
-
-/**
- * struct shadow_stale - a page dropped while a window VM had records on it
- * @node: its stable node, whose address a new KSM page may reuse
- * @index: the VM whose records of it were left behind
- * @seq: the shadow's @seq when it was dropped: records of (@index, @node)
- *	made before are stale, whatever page has the address now
- */
-struct shadow_stale {
-	const void *node;
-	unsigned int index;
 	unsigned long seq;
 };
 
@@ -247,7 +239,7 @@ struct shadow_stale {
  * @old_recs: while @recs grows, the previous buckets (as @old_slots)
  * @old_rec_bits: log2 of their number
  * @recs_moved: buckets of @old_recs already moved
- * @n_recs: records in either
+ * @n_recs: records and tombstones in either
  * @vm_buckets: VMs by mm
  * @vms: VMs by index
  * @n_vms: VMs known
@@ -261,10 +253,7 @@ struct shadow_stale {
  *	SHADOW_SET_MAX; lower in the unit tests)
  * @star: pages with more than @set_max VMs; no members
  * @lost: pages whose set record could not be allocated; no members
- * @stale: see struct shadow_stale
- * @n_stale: entries in @stale
- * @stale_max: entries it may hold (SHADOW_STALE_MAX; lower in the tests)
- * @seq: records made and window pages dropped, ever: their order
+ * @seq: records and tombstones made, ever: their order
  */
 struct shadow {
 	const struct shadow_ops *ops;
@@ -292,9 +281,6 @@ struct shadow {
 	unsigned int set_max;
 	struct shadow_set star;
 	struct shadow_set lost;
-	struct shadow_stale stale[SHADOW_STALE_MAX];
-	unsigned int n_stale;
-	unsigned int stale_max;
 	unsigned long seq;
 };
 
@@ -335,7 +321,7 @@ bool shadow_vm_forget_step(struct shadow *s, struct shadow_vm *vm,
 			   unsigned long *cursor, unsigned long budget);
 /*
  * End the window: from now the VM's events change counts only. Returns
- * whether it was dirty (cleared). O(SHADOW_STALE_MAX).
+ * whether it was dirty (cleared). O(1).
  */
 bool shadow_window_end(struct shadow *s, struct shadow_vm *vm);
 /*
@@ -396,8 +382,13 @@ bool shadow_sets_fix_step(struct shadow *s, unsigned long *cursor,
 #define SHADOW_LOAD_MAX		85
 #define SHADOW_MIN_SLOTS	64
 unsigned long shadow_wanted_slots(const struct shadow *s);
-/* Start resizing into slots (zeroed, n of them): O(1). */
-void shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
+/*
+ * Start resizing into slots (zeroed, n of them): O(1). False (nothing
+ * done; the caller frees slots) if a resize is under way or the pages
+ * would fill more than SHADOW_LOAD_MAX percent of n: the table was sized
+ * outside the lock, and joins may have come meanwhile.
+ */
+bool shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
 			 unsigned long n);
 /*
  * Move up to n old slots; once all are moved, return the old table for
@@ -405,7 +396,11 @@ void shadow_resize_begin(struct shadow *s, struct shadow_page *slots,
  */
 struct shadow_page *shadow_resize_step(struct shadow *s, unsigned long n);
 
-/* The same for the record hash: bits wanted (0: none), begin, step. */
+/*
+ * The same for the record hash: bits wanted (0: none; it grows past one
+ * record per bucket and shrinks below one per eight, not below 64
+ * buckets), begin, step.
+ */
 unsigned int shadow_wanted_rec_bits(const struct shadow *s);
 void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
 			     unsigned int bits);

@@ -75,12 +75,9 @@ static unsigned long scans;
 static long cnt[VMS][NODES];		/* mappings of (VM, node) */
 static int rec[VMS][ADDRS][RECS];	/* window records: nodes, or NONE */
 static unsigned long rec_seq[VMS][ADDRS][RECS];	/* and when made */
-static struct {
-	int n, v;
-	unsigned long seq;
-} stale[SHADOW_STALE_MAX];		/* window pages dropped */
-static int n_stale;
-static unsigned long seq;		/* records made, window pages dropped */
+/* tombstones: when (VM, node) was last dropped in its window, or 0 */
+static unsigned long tomb_seq[VMS][NODES];
+static unsigned long seq;		/* records and tombstones made */
 static int window[VMS];
 static int inexact[VMS];		/* a failed join, or a dirty window */
 static int vm_alive[VMS];
@@ -88,17 +85,10 @@ static struct shadow_vm *vm_of[VMS];
 static int forgetting = NONE;		/* the VM being forgotten: no checks */
 static int exiting = NONE;		/* KSM has let go of it: no events */
 
-/* shadow_window_end() for the mirror: v's stale entries go */
+/* shadow_window_end() for the mirror: v's tombstones no longer count */
 static void mirror_window_end(int v)
 {
-	int k = 0;
-
-	while (k < n_stale) {
-		if (stale[k].v == v)
-			stale[k] = stale[--n_stale];
-		else
-			k++;
-	}
+	memset(tomb_seq[v], 0, sizeof(tomb_seq[v]));
 }
 static int closing;			/* the end: no events at all */
 
@@ -137,14 +127,12 @@ static long stale_caught;	/* stale records a pair would have passed */
 /* A record is live unless its page was dropped after it was made. */
 static int rec_live(int v, int a, int i)
 {
-	int k, n = rec[v][a][i];
+	int n = rec[v][a][i];
 
-	for (k = 0; k < n_stale; k++)
-		if (stale[k].n == n && stale[k].v == v &&
-		    stale[k].seq > rec_seq[v][a][i]) {
-			stale_caught += cnt[v][n] > 0;
-			return 0;
-		}
+	if (tomb_seq[v][n] > rec_seq[v][a][i]) {
+		stale_caught += cnt[v][n] > 0;
+		return 0;
+	}
 	return cnt[v][n] > 0;
 }
 
@@ -259,9 +247,10 @@ static int node_has_pending_join(int n)
 static void drop(int n)
 {
 	long want = 0, r;
-	int v, a;
+	int v, a, was_dirty[VMS];
 
 	for (v = 0; v < VMS; v++) {
+		was_dirty[v] = vm_alive[v] && vm_of[v]->dirty;
 		want += cnt[v][n];
 		for (a = 0; a < ADDRS; a++) {
 			if (rmap[v][a] == n)
@@ -274,14 +263,15 @@ static void drop(int n)
 	/* a VM half forgotten: its mirror counts are not the shadow's */
 	if (forgetting == NONE)
 		CHECK_EQ(r, want ? want : -1);
-	/* records stay behind (rec[] keeps them), counts go */
+	/*
+	 * records stay behind (rec[] keeps them), counts go; a window VM
+	 * gets a tombstone unless it is dirty already, or its allocation
+	 * fails (which makes it dirty)
+	 */
 	for (v = 0; v < VMS; v++) {
 		if (window[v] == SHADOW_WINDOW_WALK && cnt[v][n] &&
-		    n_stale < (int)s.stale_max) {
-			stale[n_stale].n = n;
-			stale[n_stale].v = v;
-			stale[n_stale++].seq = ++seq;
-		}
+		    !was_dirty[v] && (tomb_seq[v][n] || !vm_of[v]->dirty))
+			tomb_seq[v][n] = ++seq;
 		cnt[v][n] = 0;
 	}
 }
@@ -453,6 +443,8 @@ static int check_mirror(void)
 		for (a = 0; a < ADDRS; a++)
 			for (i = 0; i < RECS; i++)
 				vm_recs[v] += rec[v][a][i] != NONE;
+		for (n = 0; n < NODES; n++)
+			vm_recs[v] += tomb_seq[v][n] != 0;
 		OK(vm_of[v]->window == window[v]);
 		OK(vm_of[v]->counts.ksm_mapped == mapped[v]);
 		OK(vm_of[v]->counts.self_shared == self[v]);
@@ -524,6 +516,15 @@ static void finish_resizes(void)
 		free(shadow_rec_rehash_step(&s, 1 + rand() % 8));
 }
 
+/* A new table of n slots, as the work item sizes it: maybe refused. */
+static void resize_begin(unsigned long n)
+{
+	struct shadow_page *slots = calloc(n, sizeof(*slots));
+
+	if (!shadow_resize_begin(&s, slots, n))
+		free(slots);
+}
+
 static void resize_some(void)
 {
 	unsigned long n = shadow_wanted_slots(&s);
@@ -532,8 +533,7 @@ static void resize_some(void)
 	if (s.old_slots)
 		free(shadow_resize_step(&s, 1 + rand() % 8));
 	else if (n)
-		shadow_resize_begin(&s, calloc(n, sizeof(struct shadow_page)),
-				    n);
+		resize_begin(n);
 	if (s.old_recs)
 		free(shadow_rec_rehash_step(&s, 1 + rand() % 4));
 	else if (bits)
@@ -714,11 +714,11 @@ static void step(void)
 }
 
 /*
- * set_max: pages of more VMs count as star (the module: SHADOW_SET_MAX);
- * stale_max: dropped window pages remembered (SHADOW_STALE_MAX).
+ * set_max: pages of more VMs count as star (the module: SHADOW_SET_MAX).
+ * fail: percent of allocations that fail; a tombstone that fails leaves
+ * its window dirty.
  */
-static void run(unsigned int seed, int fail, unsigned int set_max,
-		unsigned int stale_max)
+static void run(unsigned int seed, int fail, unsigned int set_max)
 {
 	int i, v;
 
@@ -729,13 +729,12 @@ static void run(unsigned int seed, int fail, unsigned int set_max,
 	memset(rec, NONE, sizeof(rec));
 	memset(cnt, 0, sizeof(cnt));
 	memset(vm_alive, 0, sizeof(vm_alive));
-	n_stale = 0;
+	memset(tomb_seq, 0, sizeof(tomb_seq));
 	mismatches = 0;
 	/* a tiny table at first, so that clusters and resizes happen */
 	shadow_init(&s, &ops, calloc(8, sizeof(struct shadow_page)), 8,
 		    calloc(2, sizeof(struct shadow_rec *)), 1);
 	s.set_max = set_max;
-	s.stale_max = stale_max;
 	for (i = 0; i < EVENTS; i++) {
 		step();
 		if (i % 4 == 0)
@@ -756,7 +755,7 @@ static void run(unsigned int seed, int fail, unsigned int set_max,
 	free(s.slots);
 	free(s.recs);
 	CHECK_EQ(live_allocs, 0);	/* nothing leaked */
-	printf("seed %u: %ld windows, %ld dirty (stale list full), %ld with a failed allocation; %ld stale records caught on a reused address\n",
+	printf("seed %u: %ld windows, %ld dirty (a tombstone failed), %ld with a failed allocation; %ld stale records caught on a reused address\n",
 	       seed, windows, dirty_windows, failed_windows, stale_caught);
 	windows = dirty_windows = failed_windows = stale_caught = 0;
 }
@@ -865,7 +864,7 @@ static void test_window_orders(void)
 	CHECK_EQ(v->counts.ksm_mapped, 1);
 	/* node 1 dropped; its address comes back as w's page, then v's */
 	CHECK_EQ(shadow_drop_page(&s, node_ptr(1)), 1);
-	CHECK_EQ(s.n_stale, 1);
+	CHECK_EQ(v->n_recs, 2);	/* the record of addr 1 and a tombstone */
 	CHECK_EQ(shadow_join(&s, w, addr_of(5), node_ptr(1)), 1);
 	CHECK_EQ(shadow_join(&s, v, addr_of(6), node_ptr(1)), 1);
 	/* the stale record of addr 1 is no leave to take, nor a known join */
@@ -936,8 +935,7 @@ static void grow_fully(void)
 	unsigned int bits;
 
 	while ((n = shadow_wanted_slots(&s))) {
-		shadow_resize_begin(&s, calloc(n, sizeof(struct shadow_page)),
-				    n);
+		resize_begin(n);
 		while (s.old_slots)
 			free(shadow_resize_step(&s, 1024));
 	}
@@ -948,6 +946,87 @@ static void grow_fully(void)
 			free(shadow_rec_rehash_step(&s, 1024));
 	}
 }
+
+/* Move the page table to n slots at once (the tests' own resize). */
+static void grow_to(unsigned long n)
+{
+	resize_begin(n);
+	while (s.old_slots)
+		free(shadow_resize_step(&s, 1024));
+}
+
+/*
+ * The work item sizes a table outside the lock: a shrink sized while the
+ * table emptied must be refused if joins filled it again meanwhile (the
+ * move would find no free slot and spin under the lock).
+ */
+static void test_resize_sized_too_early(void)
+{
+	struct shadow_vm *v;
+	unsigned long n, i;
+	struct shadow_page *slots;
+
+	init_small();	/* 64 slots */
+	v = shadow_vm_add(&s, mm_ptr(1));
+	for (i = 0; i < 50; i++)
+		shadow_join(&s, v, addr_of(i), node_ptr(i));
+	for (i = 0; i < 50; i++)
+		shadow_leave(&s, v, addr_of(i), node_ptr(i));
+	n = shadow_wanted_slots(&s);
+	CHECK_EQ(n, 0);		/* 64 is the smallest table */
+	/* a table grown to 256, emptied: it wants to shrink */
+	grow_to(256);
+	for (i = 0; i < 20; i++)
+		shadow_join(&s, v, addr_of(i), node_ptr(i));
+	n = shadow_wanted_slots(&s);
+	CHECK(n > 0 && n < 256);
+	/* meanwhile, outside the lock, joins fill it past what n holds */
+	for (i = 20; i < 200; i++)
+		shadow_join(&s, v, addr_of(i), node_ptr(i));
+	slots = calloc(n, sizeof(*slots));
+	CHECK(!shadow_resize_begin(&s, slots, n));
+	free(slots);
+	CHECK(s.old_slots == NULL);
+	for (i = 0; i < 200; i++)
+		CHECK_EQ(shadow_page_count(&s, v, node_ptr(i)), 1);
+	forget_all(v);
+	CHECK(shadow_vm_remove(&s, v));
+	free_small();
+}
+
+/* A window's many records gone, the record hash gives its buckets back. */
+static void test_rec_hash_shrinks(void)
+{
+	struct shadow_vm *v;
+	unsigned long i, c = 0;
+	unsigned int bits;
+
+	init_small();
+	v = shadow_vm_add(&s, mm_ptr(1));
+	grow_to(4096);
+	CHECK(shadow_window_begin(&s, v));
+	while (!shadow_vm_forget_step(&s, v, &c, 64))
+		;
+	for (i = 0; i < 2000; i++)
+		shadow_join(&s, v, addr_of(i), node_ptr(i));
+	grow_fully();
+	CHECK(s.rec_bits >= 11);
+	shadow_window_end(&s, v);
+	c = 0;
+	while (!shadow_window_purge_step(&s, &c, 100))
+		;
+	CHECK_EQ(s.n_recs, 0);
+	bits = shadow_wanted_rec_bits(&s);
+	CHECK_EQ(bits, 6);
+	grow_fully();
+	CHECK_EQ(s.rec_bits, 6);
+	CHECK_EQ(shadow_wanted_rec_bits(&s), 0);
+	CHECK_EQ(v->counts.ksm_mapped, 2000);
+	forget_all(v);
+	CHECK(shadow_vm_remove(&s, v));
+	free_small();
+}
+
 
 static struct shadow_vm **shape_vms;
 
@@ -1080,11 +1159,13 @@ int main(void)
 	test_worked_example();
 	test_window_orders();
 	test_index_exhaustion();
-	run(1, 0, SHADOW_SET_MAX, SHADOW_STALE_MAX);
-	/* pages of 4 or more VMs go to star and back; the stale list fills */
-	run(2, 0, 3, 1);
-	run(3, 10, SHADOW_SET_MAX, SHADOW_STALE_MAX);	/* 1 alloc in 10 fails */
-	run(4, 10, 2, 2);
+	test_resize_sized_too_early();
+	test_rec_hash_shrinks();
+	run(1, 0, SHADOW_SET_MAX);
+	/* pages of 4 or more VMs go to star and back */
+	run(2, 0, 3);
+	run(3, 10, SHADOW_SET_MAX);	/* 1 alloc in 10 fails */
+	run(4, 10, 2);
 	test_costs();
 	return unit_report("test_shadow");
 }
