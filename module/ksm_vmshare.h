@@ -132,6 +132,8 @@ struct ksmvs_row {
  * @set_star_pages: KSM pages of more VMs than a set record holds
  * @set_lost_pages: KSM pages whose set record could not be allocated
  * @shadow_bytes: memory the shadow uses now
+ * @shadow_table_bytes: the part of it outside the module's slab caches:
+ *	the page table and record buckets (kvmalloc'd) and the struct
  * @pool_taken: objects taken from the spare pools (GFP_NOWAIT failed)
  * @stats: event counts
  */
@@ -143,6 +145,7 @@ struct ksmvs_summary {
 	long set_star_pages;
 	long set_lost_pages;
 	unsigned long shadow_bytes;
+	unsigned long shadow_table_bytes;
 	unsigned long pool_taken;
 	struct ksmvs_stats stats;
 };

@@ -106,6 +106,7 @@ static void show_header(struct seq_file *m, const struct ksmvs_summary *s,
 	seq_printf(m, "# repairs: %lu\n", st->repairs);
 	seq_printf(m, "# resyncs: %lu\n", st->resyncs);
 	seq_printf(m, "# shadow_bytes: %lu\n", s->shadow_bytes);
+	seq_printf(m, "# shadow_table_bytes: %lu\n", s->shadow_table_bytes);
 	seq_printf(m, "# lock_hold_max_ns: %llu\n", st->lock_hold_max_ns);
 	seq_printf(m, "# join_hold_ns: %llu\n", st->join_hold_ns);
 	seq_printf(m, "# leave_hold_ns: %llu\n", st->leave_hold_ns);

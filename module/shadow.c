@@ -1220,16 +1220,23 @@ struct shadow_rec **shadow_rec_rehash_step(struct shadow *s, unsigned long n)
 	return old;
 }
 
-unsigned long shadow_bytes(const struct shadow *s,
-			   size_t (*obj_bytes)(enum shadow_obj kind))
+unsigned long shadow_table_bytes(const struct shadow *s)
 {
 	unsigned long bytes = sizeof(*s);
-	int kind;
 
 	bytes += (s->n_slots + s->n_old) * sizeof(struct shadow_page);
 	bytes += sizeof(struct shadow_rec *) << s->rec_bits;
 	if (s->old_recs)
 		bytes += sizeof(struct shadow_rec *) << s->old_rec_bits;
+	return bytes;
+}
+
+unsigned long shadow_bytes(const struct shadow *s,
+			   size_t (*obj_bytes)(enum shadow_obj kind))
+{
+	unsigned long bytes = shadow_table_bytes(s);
+	int kind;
+
 	for (kind = 0; kind < SHADOW_NR_OBJ; kind++)
 		bytes += s->objects[kind] * obj_bytes(kind);
 	return bytes;

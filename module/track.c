@@ -797,6 +797,7 @@ again:
 	sum->ksm_pages = track.shadow->ksm_pages;
 	sum->ksm_mappings = track.shadow->ksm_mappings;
 	sum->shadow_bytes = shadow_bytes_locked();
+	sum->shadow_table_bytes = shadow_table_bytes(track.shadow);
 	sum->stats = track.stats;
 	unlock_track();
 	sum->pool_taken = ksmvs_pool_taken();

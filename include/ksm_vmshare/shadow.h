@@ -406,6 +406,8 @@ void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
 			     unsigned int bits);
 struct shadow_rec **shadow_rec_rehash_step(struct shadow *s, unsigned long n);
 
+/* Bytes of the tables (old ones too) and the struct: no objects. */
+unsigned long shadow_table_bytes(const struct shadow *s);
 /* Bytes of the objects, tables and the struct: what the shadow costs. */
 unsigned long shadow_bytes(const struct shadow *s,
 			   size_t (*obj_bytes)(enum shadow_obj kind));

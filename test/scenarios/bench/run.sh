@@ -154,8 +154,11 @@ echo 1 >"$KSM/run"
 echo 0 >"$KSM/sleep_millisecs"
 echo 10000 >"$KSM/pages_to_scan"
 [ -e "$KSM/smart_scan" ] && echo 0 >"$KSM/smart_scan"
+# the module's caches' slabs, and what it allocates outside them (its
+# page table and record buckets, kvmalloc'd, and its struct)
 slab_bytes() {
-	awk '/^ksmvs_/ { b += $15 * $6 * 4096 } END { printf "%.0f\n", b }' /proc/slabinfo
+	awk -v tables="$(module_key shadow_table_bytes)" \
+		'/^ksmvs_/ { b += $15 * $6 * 4096 } END { printf "%.0f\n", b + tables }' /proc/slabinfo
 }
 # scale_point LABEL PAGES PID...: one line of the CSV, once KSM and the
 # module have settled (and the rows are exact: compare_module)
@@ -232,7 +235,7 @@ echo "$off1 $on1 $off2 $on2 $small $large" | awk -v ms="$unit_ms" -v us="$unit_u
 		on = sum[c, "on"] - lo[c, "on"] - hi[c, "on"]
 		printf "%-12s %11.2f %s %11.2f %s %8.3f\n", c, off / 1e6, ms, on / 1e6, ms, on / off
 	}
-	printf "\nreads against size (four VMs, then N processes of 64 pages); bytes per mapping by the module'"'"'s count (hash buckets included) and by /proc/slabinfo (its caches'"'"' slabs, spare objects included, no buckets):\n"
+	printf "\nreads against size (four VMs, then N processes of 64 pages); bytes per mapping by the module'"'"'s count (tables included) and by /proc/slabinfo (its caches'"'"' slabs, spare objects included) plus its tables:\n"
 	printf "%-8s %8s %4s %8s %12s %12s %14s %10s %8s %8s\n", "point", "pages", "vms", "mappings", "proc read", "sets read", "ksm-oracle", "oracle/proc", "B/map", "slab B/map"
 	while ((getline line < scale) > 0) {
 		split(line, f, " ")
