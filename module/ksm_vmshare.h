@@ -195,7 +195,7 @@ unsigned long ksmvs_wanted_slots(void);
 bool ksmvs_resize_begin(struct shadow_page *slots, unsigned long n);
 struct shadow_page *ksmvs_resize_step(void);
 unsigned int ksmvs_wanted_rec_bits(void);
-void ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits);
+bool ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits);
 struct shadow_rec **ksmvs_rec_rehash_step(void);
 /* track.c: for the proc file */
 void ksmvs_request_resync(void);

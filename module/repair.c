@@ -55,8 +55,9 @@ void ksmvs_resize_tables(void)
 		struct shadow_rec **fresh, **old;
 
 		fresh = kvcalloc(1UL << bits, sizeof(*fresh), GFP_KERNEL);
-		if (fresh) {
-			ksmvs_rec_rehash_begin(fresh, bits);
+		if (fresh && !ksmvs_rec_rehash_begin(fresh, bits)) {
+			kvfree(fresh);
+		} else if (fresh) {
 			while (!(old = ksmvs_rec_rehash_step()))
 				cond_resched();
 			kvfree(old);

@@ -1187,14 +1187,17 @@ unsigned int shadow_wanted_rec_bits(const struct shadow *s)
 	return 0;
 }
 
-void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
+bool shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
 			     unsigned int bits)
 {
+	if (s->old_recs)
+		return false;	/* one at a time: its chains would be lost */
 	s->old_recs = s->recs;
 	s->old_rec_bits = s->rec_bits;
 	s->recs_moved = 0;
 	s->recs = recs;
 	s->rec_bits = bits;
+	return true;
 }
 
 struct shadow_rec **shadow_rec_rehash_step(struct shadow *s, unsigned long n)

@@ -381,7 +381,7 @@ void ksmvs_on_scan(unsigned long probe_missed)
 			/* its records can go: the work item frees them */
 			kick = true;
 			if (shadow_window_end(track.shadow, &vm->sv)) {
-				/* too many of its pages dropped meanwhile */
+				/* a tombstone could not be allocated */
 				track.stats.windows_dirty++;
 				vm->needs_repair = true;
 			}
@@ -665,11 +665,14 @@ unsigned int ksmvs_wanted_rec_bits(void)
 	return bits;
 }
 
-void ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits)
+bool ksmvs_rec_rehash_begin(struct shadow_rec **recs, unsigned int bits)
 {
+	bool begun;
+
 	lock_track();
-	shadow_rec_rehash_begin(track.shadow, recs, bits);
+	begun = shadow_rec_rehash_begin(track.shadow, recs, bits);
 	unlock_track();
+	return begun;
 }
 
 /* Move some record buckets; the old array, once done. */

@@ -402,7 +402,7 @@ struct shadow_page *shadow_resize_step(struct shadow *s, unsigned long n);
  * buckets), begin, step.
  */
 unsigned int shadow_wanted_rec_bits(const struct shadow *s);
-void shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
+bool shadow_rec_rehash_begin(struct shadow *s, struct shadow_rec **recs,
 			     unsigned int bits);
 struct shadow_rec **shadow_rec_rehash_step(struct shadow *s, unsigned long n);
 
