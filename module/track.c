@@ -150,6 +150,13 @@ static void kick_later_locked(unsigned long delay)
 		queue_delayed_work(system_unbound_wq, track.maint, delay);
 }
 
+/* A table's load asks the work item to resize it (grow or shrink). */
+static bool resize_wanted_locked(void)
+{
+	return shadow_wanted_slots(track.shadow) ||
+	       shadow_wanted_rec_bits(track.shadow);
+}
+
 /*
  * What a wrong layout may have recorded is forgotten by the work item,
  * VM by VM (a repair whose walk records nothing once the layout is bad).
@@ -274,8 +281,7 @@ static int join_locked(const void *mm, unsigned long addr, const void *node)
 	if (ret < 0) {
 		track.stats.alloc_failures++;
 		needs_repair_locked(vm, "nomem");
-	} else if (shadow_wanted_slots(track.shadow) ||
-		   shadow_wanted_rec_bits(track.shadow)) {
+	} else if (resize_wanted_locked()) {
 		kick_locked();
 	}
 	return ret;
@@ -423,8 +429,7 @@ void ksmvs_on_scan(unsigned long probe_missed)
 	/* pages whose set record could not be made wait for the work item */
 	kick |= track.shadow->lost.pages > 0;
 	/* so do tables that leaves or a purge left too large */
-	kick |= shadow_wanted_slots(track.shadow) ||
-		shadow_wanted_rec_bits(track.shadow);
+	kick |= resize_wanted_locked();
 	if (held) {
 		track.stats.verified_scans++;
 		track.warming = false;
